@@ -1,0 +1,1 @@
+"""Corpus preparation: folders of scores -> a cached, split, tokenized corpus on disk."""

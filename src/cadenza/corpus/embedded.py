@@ -1,0 +1,37 @@
+"""Corpora that ship inside music21, so a corpus can be built with no network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cadenza.errors import CadenzaError
+
+EMBEDDED_CORPORA = {
+    "bach": "the Bach chorales in music21's corpus (371 Riemenschneider numbers, 350 distinct files)",
+    "essen": "the Essen folk songs in music21's corpus (monophonic ABC melodies)",
+}
+
+
+def embedded_corpus_files(name: str) -> list[Path]:
+    """The files of a corpus shipped inside music21."""
+    from music21 import corpus
+
+    if name == "bach":
+        from music21.corpus.chorales import Iterator
+
+        works = Iterator(numberingSystem="riemenschneider", returnType="filename")
+        # Several Riemenschneider numbers share one BWV file; keep each file once.
+        return sorted({_resolve_work(corpus.getWork(work), work) for work in works})
+    if name == "essen":
+        return sorted(Path(p) for p in corpus.getComposer("essenFolksong") if str(p).endswith(".abc"))
+    known = ", ".join(sorted(EMBEDDED_CORPORA))
+    raise CadenzaError(f"unknown built-in corpus {name!r} (known: {known})")
+
+
+def _resolve_work(found: Path | list[Path], work: str) -> Path:
+    """music21 answers some names with several files (bwv245.3 also finds bwv245.37; some
+    chorales exist as .krn and .mxl): keep the exact name, MusicXML first."""
+    candidates = found if isinstance(found, list) else [found]
+    stem = work.split("/")[-1]
+    exact = [Path(p) for p in candidates if Path(p).stem == stem] or [Path(p) for p in candidates]
+    return sorted(exact, key=lambda p: (p.suffix != ".mxl", p.name))[0]

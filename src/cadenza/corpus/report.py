@@ -1,0 +1,42 @@
+"""The printed summary of a `prepare` run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def format_summary(summary: dict, output: Path, seconds: float) -> str:
+    """A short table of outcomes, the split, the vocabulary, and the skipped files."""
+    settings = summary["settings"]
+    lines = [
+        f"Prepared {summary['files']} files in {seconds:.2f} s -> {output}",
+        f"  representation {settings['representation']}, parser {settings['parser']}, "
+        f"tracks: {summary['track_policy']}",
+        "",
+        f"  {'outcome':<16}{'files':>8}",
+    ]
+    for outcome, count in summary["outcomes"].items():
+        lines.append(f"  {outcome:<16}{count:>8}")
+    lines.append(f"  {'(from cache)':<16}{summary['cached_files']:>8}")
+    if summary["track_policy_outcomes"]:
+        lines += ["", "  track policy on the files kept:"]
+        for note, count in summary["track_policy_outcomes"].items():
+            lines.append(f"    {count:>6} x {note}")
+    pieces, tokens = summary["pieces_per_split"], summary["tokens_per_split"]
+    lines += [
+        "",
+        f"  pieces {summary['pieces']:,} (train {pieces['train']:,}, "
+        f"validation {pieces['validation']:,})",
+        f"  tokens {summary['tokens']:,} (train {tokens['train']:,}, "
+        f"validation {tokens['validation']:,}), vocabulary {summary['vocab_size']:,}",
+    ]
+    skipped = summary.get("skipped_files", [])
+    if skipped:
+        lines += ["", "  skipped files:"]
+        for row in skipped:
+            lines.append(f"    {Path(row['path']).name}: {row['reason']} ({row['detail']})")
+        hidden = sum(v for k, v in summary["outcomes"].items() if k != "ok") - len(skipped)
+        if hidden > 0:
+            lines.append(f"    ... and {hidden} more")
+    lines += ["", f"  report: {output / 'report.json'}, corpus hash {summary['corpus_hash'][:16]}"]
+    return "\n".join(lines)

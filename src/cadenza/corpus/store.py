@@ -1,0 +1,192 @@
+"""The prepared corpus on disk: writing it piece by piece, and opening it memory-mapped.
+
+A corpus folder holds
+  tokens.npy     one flat integer array, all pieces back to back (memory-mappable)
+  offsets.npy    int64, piece i is tokens[offsets[i]:offsets[i+1]]
+  splits.npy     uint8 per piece, 0 = train, 1 = validation
+  vocab.json     the vocabulary (token strings in id order)
+  manifest.json  settings, counts, the corpus hash, and one row per piece
+  report.json    one row per file: ok or skipped, with the reason
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from cadenza.corpus.worker import FileResult, PrepareSettings, split_fraction
+from cadenza.errors import CadenzaError
+from cadenza.representations.vocab import Vocabulary
+
+FORMAT_VERSION = 1
+SPLIT_NAMES = ("train", "validation")
+SKIPPED_LISTED = 200  # skipped files kept in memory for the printed summary; all are in report.json
+_CHUNK = 1 << 20
+
+
+def _write_json_with_rows(path: Path, header: dict, key: str, rows: Iterable[str]) -> None:
+    """Write `header` plus a list `key` whose rows come one JSON text at a time (flat memory)."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write(json.dumps(header, indent=1)[:-2] + f',\n "{key}": [')
+        for number, row in enumerate(rows):
+            out.write(("," if number else "") + "\n  " + row.rstrip("\n"))
+        out.write("\n ]\n}\n")
+
+
+class CorpusWriter:
+    """Receives file results in order and streams their tokens to a staging folder."""
+
+    def __init__(self, staging: Path, validation_fraction: float) -> None:
+        if not 0 <= validation_fraction < 1:
+            raise CadenzaError(f"--validation must be in [0, 1), got {validation_fraction}")
+        self.staging = staging
+        self.validation_fraction = validation_fraction
+        self.vocab_index: dict[str, int] = {}
+        self.offsets = [0]
+        self.splits = bytearray()
+        self.counts: Counter[str] = Counter()
+        self.split_tokens = [0, 0]
+        self.skipped: list[dict] = []
+        self.policy_notes: Counter[str] = Counter()
+        self._raw = (staging / "tokens.raw").open("wb")
+        self._pieces = (staging / "pieces.jsonl").open("w", encoding="utf-8")
+        self._files = (staging / "files.jsonl").open("w", encoding="utf-8")
+
+    def add(self, result: FileResult, cached: bool = False) -> None:
+        """Append a file's kept pieces and its report row."""
+        kept = [p for p in result.pieces if not p.skipped] if result.status == "ok" else []
+        for piece in kept:
+            lookup = np.array(
+                [self.vocab_index.setdefault(t, len(self.vocab_index)) for t in piece.tokens],
+                dtype=np.uint32,
+            )
+            self._raw.write(lookup[piece.inverse].tobytes())
+            split = int(split_fraction(piece.key) < self.validation_fraction)
+            row = {
+                "source": result.path,
+                "number": piece.number,
+                "title": piece.title,
+                "key": piece.key,
+                "split": SPLIT_NAMES[split],
+                "offset": self.offsets[-1],
+                "length": piece.length,
+            }
+            self._pieces.write(json.dumps(row) + "\n")
+            self.offsets.append(self.offsets[-1] + piece.length)
+            self.splits.append(split)
+            self.split_tokens[split] += piece.length
+        self.counts[result.reason or "ok"] += 1
+        self.counts["cached"] += cached
+        row = {
+            "path": result.path,
+            "hash": result.content_hash,
+            "status": result.status,
+            "reason": result.reason,
+            "detail": result.detail,
+            "pieces": len(kept),
+            "tokens": sum(p.length for p in kept),
+            "cached": cached,
+        }
+        self._files.write(json.dumps(row) + "\n")
+        if result.status == "ok":
+            self.policy_notes[result.detail.split("; kept")[0]] += 1
+        elif len(self.skipped) < SKIPPED_LISTED:
+            self.skipped.append(row)
+
+    def finish(self, settings: PrepareSettings, sources: list[str]) -> dict:
+        """Sort the vocabulary, write the final arrays and JSON files; return the summary."""
+        for handle in (self._raw, self._pieces, self._files):
+            handle.close()
+        vocabulary = Vocabulary(sorted(self.vocab_index), settings.representation, {})
+        remap = np.zeros(max(len(self.vocab_index), 1), dtype=np.uint32)
+        for token, first_id in self.vocab_index.items():
+            remap[first_id] = vocabulary.index[token]
+        dtype = np.uint16 if len(vocabulary) <= 65536 else np.uint32
+        total = self.offsets[-1]
+        raw_path = self.staging / "tokens.raw"
+        raw = np.memmap(raw_path, dtype=np.uint32, mode="r") if total else np.zeros(0, np.uint32)
+        tokens = np.lib.format.open_memmap(self.staging / "tokens.npy", "w+", dtype, (total,))
+        digest = hashlib.sha256()
+        for start in range(0, total, _CHUNK):
+            chunk = remap[raw[start : start + _CHUNK]].astype(dtype)
+            tokens[start : start + len(chunk)] = chunk
+            digest.update(chunk.tobytes())
+        tokens.flush()
+        del tokens, raw
+        raw_path.unlink()
+        offsets = np.asarray(self.offsets, dtype=np.int64)
+        digest.update(offsets.tobytes())
+        digest.update(vocabulary.fingerprint.encode())
+        np.save(self.staging / "offsets.npy", offsets)
+        np.save(self.staging / "splits.npy", np.frombuffer(bytes(self.splits), np.uint8))
+        vocabulary.save(self.staging / "vocab.json")
+        summary = self._summary(settings, vocabulary, digest.hexdigest(), sources)
+        self._write_listing("manifest.json", summary, "pieces", "pieces.jsonl")
+        self._write_listing("report.json", summary, "files", "files.jsonl")
+        return summary
+
+    def _summary(self, settings, vocabulary: Vocabulary, corpus_hash: str, sources) -> dict:
+        return {
+            "format_version": FORMAT_VERSION,
+            "settings": asdict(settings),
+            "track_policy": settings.policy_text(),
+            "validation_fraction": self.validation_fraction,
+            "sources": sources,
+            "files": sum(v for k, v in self.counts.items() if k != "cached"),
+            "outcomes": {k: v for k, v in sorted(self.counts.items()) if k != "cached"},
+            "cached_files": self.counts["cached"],
+            "track_policy_outcomes": dict(self.policy_notes.most_common()),
+            "pieces": len(self.splits),
+            "pieces_per_split": {
+                name: self.splits.count(index) for index, name in enumerate(SPLIT_NAMES)
+            },
+            "tokens": self.offsets[-1],
+            "tokens_per_split": dict(zip(SPLIT_NAMES, self.split_tokens, strict=True)),
+            "vocab_size": len(vocabulary),
+            "vocab_fingerprint": vocabulary.fingerprint,
+            "corpus_hash": corpus_hash,
+        }
+
+    def _write_listing(self, name: str, summary: dict, key: str, rows_name: str) -> None:
+        rows_path = self.staging / rows_name
+        with rows_path.open(encoding="utf-8") as rows:
+            _write_json_with_rows(self.staging / name, summary, key, rows)
+        rows_path.unlink()
+
+
+class Corpus:
+    """A prepared corpus, opened read-only with the token array memory-mapped."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        try:
+            self.manifest = json.loads((self.folder / "manifest.json").read_text("utf-8"))
+            self.tokens = np.load(self.folder / "tokens.npy", mmap_mode="r")
+            self.offsets = np.load(self.folder / "offsets.npy")
+            self.splits = np.load(self.folder / "splits.npy")
+        except (OSError, ValueError) as error:
+            raise CadenzaError(f"{self.folder}: not a prepared corpus ({error})") from None
+        self.vocabulary = Vocabulary.load(self.folder / "vocab.json")
+        if self.manifest.get("vocab_fingerprint") != self.vocabulary.fingerprint:
+            raise CadenzaError(f"{self.folder}: vocab.json does not belong to this corpus")
+        if len(self.offsets) != len(self.splits) + 1 or self.offsets[-1] != len(self.tokens):
+            raise CadenzaError(f"{self.folder}: tokens, offsets and splits do not agree")
+
+    def __len__(self) -> int:
+        return len(self.splits)
+
+    def piece(self, index: int) -> np.ndarray:
+        """Token ids of piece `index`."""
+        return self.tokens[self.offsets[index] : self.offsets[index + 1]]
+
+    def piece_indices(self, split: str) -> np.ndarray:
+        """Indices of the pieces in `split` ("train" or "validation")."""
+        if split not in SPLIT_NAMES:
+            raise CadenzaError(f"unknown split {split!r} (known: {', '.join(SPLIT_NAMES)})")
+        return np.flatnonzero(self.splits == SPLIT_NAMES.index(split))

@@ -1,0 +1,98 @@
+"""MIDI files <-> `Score`, through symusic (a C++ MIDI parser: the fast path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import symusic
+
+from cadenza.atomic import atomic_path
+from cadenza.errors import CadenzaError
+from cadenza.music.score import KeySignature, Score, TempoChange, TimeSignature, Track
+
+WRITE_TICKS_PER_QUARTER = 480
+
+
+def read_midi(path: str | Path) -> Score:
+    """Read a MIDI file into a `Score` (times in quarter lengths)."""
+    path = Path(path)
+    try:
+        midi = symusic.Score(str(path))
+    except Exception as error:  # symusic raises plain RuntimeErrors on damaged files
+        raise CadenzaError(f"cannot read MIDI file {path}: {error}") from error
+    return score_from_symusic(midi, title=path.stem)
+
+
+def score_from_symusic(midi: symusic.Score, title: str = "") -> Score:
+    """Convert a tick-based symusic score into a `Score`."""
+    ticks = float(midi.ticks_per_quarter)
+    tracks = []
+    for track in midi.tracks:
+        columns = track.notes.numpy()
+        tracks.append(
+            Track(
+                name=track.name,
+                program=int(track.program),
+                is_drum=bool(track.is_drum),
+                onsets=columns["time"] / ticks,
+                durations=columns["duration"] / ticks,
+                pitches=columns["pitch"],
+                velocities=columns["velocity"],
+            )
+        )
+    return Score(
+        tracks=tracks,
+        tempos=[TempoChange(t.time / ticks, float(t.qpm)) for t in midi.tempos],
+        key_signatures=[
+            KeySignature(k.time / ticks, int(k.key), bool(k.tonality))
+            for k in midi.key_signatures
+            if -7 <= k.key <= 7
+        ],
+        time_signatures=[
+            TimeSignature(t.time / ticks, int(t.numerator), int(t.denominator))
+            for t in midi.time_signatures
+            if t.numerator >= 1 and t.denominator in (1, 2, 4, 8, 16, 32, 64)
+        ],
+        title=title,
+    )
+
+
+def _to_ticks(quarters: np.ndarray) -> np.ndarray:
+    return np.round(np.asarray(quarters) * WRITE_TICKS_PER_QUARTER).astype(np.int32)
+
+
+def score_to_symusic(score: Score) -> symusic.Score:
+    """Convert a `Score` into a tick-based symusic score."""
+    midi = symusic.Score(WRITE_TICKS_PER_QUARTER)
+    for track in score.tracks:
+        durations = np.maximum(_to_ticks(track.durations), 1)
+        notes = symusic.Note.from_numpy(
+            _to_ticks(track.onsets),
+            durations,
+            track.pitches.astype(np.int8),
+            np.clip(track.velocities, 1, 127).astype(np.int8),
+        )
+        midi.tracks.append(
+            symusic.Track(track.name, track.program, track.is_drum, notes=notes)
+        )
+    for tempo in score.tempos:
+        midi.tempos.append(symusic.Tempo(int(_to_ticks(tempo.onset)), qpm=tempo.bpm))
+    for key in score.key_signatures:
+        midi.key_signatures.append(
+            symusic.KeySignature(int(_to_ticks(key.onset)), key.sharps, int(key.minor))
+        )
+    for meter in score.time_signatures:
+        midi.time_signatures.append(
+            symusic.TimeSignature(int(_to_ticks(meter.onset)), meter.numerator, meter.denominator)
+        )
+    return midi
+
+
+def write_midi(score: Score, path: str | Path) -> Path:
+    """Write a `Score` as a MIDI file (tempo, key, program and velocity kept), atomically."""
+    path = Path(path)
+    midi = score_to_symusic(score)
+    with atomic_path(path) as temporary:
+        midi.dump_midi(str(temporary))
+    return path

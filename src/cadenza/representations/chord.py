@@ -1,0 +1,129 @@
+"""The `chord` representation of the note/chord LSTM tutorial.
+
+Notes that start together become one token: a lone pitch is its name with octave ("E4",
+"B-3"); two or more pitches are the dot-joined normal order of their pitch classes
+("4.7.11"), computed as music21 computes it. Decoding places one token every `step`
+quarters, single notes at their pitch and chords in the octave above middle C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cadenza.errors import CadenzaError
+from cadenza.music.score import DEFAULT_TEMPO_BPM, DEFAULT_VELOCITY, Score, TempoChange, Track
+from cadenza.representations.pitch_names import PITCH_NAMES, parse_pitch_name
+
+CHORD_OCTAVE_BASE = 60  # chords are voiced from middle C (octave 4) upwards, as the tutorial does
+# Onsets are snapped to the nearer of the 16th and triplet-8th grids, as music21 does for MIDI.
+TWELFTHS_PER_QUARTER = 12
+
+
+def normal_order(pitch_classes: Sequence[int]) -> list[int]:
+    """Normal order of a pitch-class set, with Forte's tie-break (music21's `normalOrder`).
+
+    Among the rotations of the sorted set, pick the one whose span (last - first, mod 12)
+    is smallest; ties go to the smallest interval first -> second, then first -> third, ...
+    and then to the rotation that starts lowest.
+    """
+    ordered = sorted(set(int(pc) % 12 for pc in pitch_classes))
+    if not ordered:
+        raise ValueError("normal order of an empty pitch-class set")
+    size = len(ordered)
+
+    def packing(rotation: list[int]) -> tuple[int, ...]:
+        intervals = [(pc - rotation[0]) % 12 for pc in rotation]
+        return (intervals[-1], *intervals[1:-1])
+
+    rotations = [ordered[start:] + ordered[:start] for start in range(size)]
+    return min(rotations, key=packing)
+
+
+def _chord_token(mask: int) -> str:
+    return ".".join(str(pc) for pc in normal_order([pc for pc in range(12) if mask >> pc & 1]))
+
+
+# Every possible token has a fixed code: 0..127 a lone pitch, 128 + mask a pitch-class set.
+CODE_TOKENS: tuple[str, ...] = PITCH_NAMES + ("",) + tuple(_chord_token(m) for m in range(1, 4096))
+
+
+def quantize_onsets(onsets: np.ndarray) -> np.ndarray:
+    """Onsets (quarters) -> integer twelfths of a quarter on the nearer of the 1/4 and 1/3 grids."""
+    sixteenths = np.round(onsets * 4) * 3
+    triplets = np.round(onsets * 3) * 4
+    scaled = onsets * TWELFTHS_PER_QUARTER
+    use_triplets = np.abs(scaled - triplets) < np.abs(scaled - sixteenths)
+    return np.where(use_triplets, triplets, sixteenths).astype(np.int64)
+
+
+def chord_codes(score: Score) -> np.ndarray:
+    """One fixed code per onset over all tracks of `score` (see `CODE_TOKENS`)."""
+    track = score.merged()
+    if not len(track):
+        return np.zeros(0, np.int64)
+    onsets = quantize_onsets(track.onsets)
+    order = np.lexsort((track.pitches, onsets))
+    onsets, pitches = onsets[order], track.pitches[order].astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, onsets[1:] != onsets[:-1]])
+    lowest = np.minimum.reduceat(pitches, starts)
+    highest = np.maximum.reduceat(pitches, starts)
+    masks = np.bitwise_or.reduceat(np.left_shift(1, pitches % 12), starts)
+    return np.where(lowest == highest, lowest, 128 + masks)
+
+
+@dataclass(frozen=True)
+class ChordRepresentation:
+    """Encode a score as note/chord tokens and decode tokens back to a one-track score."""
+
+    step: float = 0.5
+    program: int = 0
+    velocity: int = DEFAULT_VELOCITY
+    name: str = "chord"
+
+    def __post_init__(self) -> None:
+        if not self.step > 0:
+            raise ValueError(f"decoding step must be positive, got {self.step}")
+
+    def settings(self) -> dict:
+        """What must match for two vocabularies of this representation to be compatible."""
+        return {}
+
+    def encode(self, score: Score) -> list[str]:
+        """Score -> tokens, one per distinct (quantized) onset."""
+        return [CODE_TOKENS[code] for code in chord_codes(score).tolist()]
+
+    def decode(self, tokens: Sequence[str], bpm: float = DEFAULT_TEMPO_BPM) -> Score:
+        """Tokens -> a one-track score, one token every `step` quarters, each `step` long."""
+        onsets, pitches = [], []
+        for position, token in enumerate(tokens):
+            for pitch in token_pitches(token):
+                onsets.append(position * self.step)
+                pitches.append(pitch)
+        track = Track(
+            name="Piano",
+            program=self.program,
+            onsets=onsets,
+            durations=np.full(len(pitches), self.step),
+            pitches=pitches,
+            velocities=np.full(len(pitches), self.velocity),
+        )
+        return Score(tracks=[track], tempos=[TempoChange(0.0, bpm)])
+
+
+def token_pitches(token: str) -> list[int]:
+    """The MIDI pitches a token stands for: a named pitch, or chord classes voiced from C4."""
+    if token and (token[0].isdigit()):
+        try:
+            classes = [int(part) for part in token.split(".")]
+        except ValueError:
+            raise CadenzaError(f"not a chord token: {token!r}") from None
+        if any(not 0 <= pc <= 11 for pc in classes):
+            raise CadenzaError(f"chord token {token!r} has a pitch class outside 0..11")
+        return [CHORD_OCTAVE_BASE + pc for pc in classes]
+    try:
+        return [parse_pitch_name(token)]
+    except ValueError:
+        raise CadenzaError(f"not a note or chord token: {token!r}") from None
