@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        args = parser.parse_args(["prepare", "--corpus", "bach", "-o", str(DEFAULT_OUTPUT / "bach")])
+        default_job = ["prepare", "--corpus", "bach", "-o", str(DEFAULT_OUTPUT / "bach")]
+        args = parser.parse_args(default_job)
     handlers = {"prepare": run_prepare}
     try:
         return handlers[args.command](args)

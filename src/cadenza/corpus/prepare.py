@@ -37,8 +37,9 @@ def prepare_corpus(
 ) -> dict:
     """Tokenize `files` into the corpus folder `output` and return the summary."""
     if not files:
-        raise CadenzaError("no score files to prepare (looked for .mid .midi .xml .mxl "
-                           ".musicxml .abc .krn)")
+        raise CadenzaError(
+            "no score files to prepare (looked for .mid .midi .xml .mxl .musicxml .abc .krn)"
+        )
     output = Path(output)
     previous = PreviousCorpus.open(output, settings)
     names = [str(path) for path in files]
@@ -50,7 +51,7 @@ def prepare_corpus(
             else:
                 writer.add(result)
         previous.close()
-        summary = writer.finish(settings, sources or names[:1] + (["..."] if len(names) > 1 else []))
+        summary = writer.finish(settings, sources or [f"{len(names)} files"])
         summary["skipped_files"] = writer.skipped
     return summary
 
@@ -134,8 +135,11 @@ class PreviousCorpus:
             ids = self.tokens[piece["offset"] : piece["offset"] + piece["length"]]
             distinct, inverse = np.unique(ids, return_inverse=True)
             tokens = [self.vocabulary[i] for i in distinct.tolist()]
-            pieces.append(PieceResult(piece["number"], piece["title"], piece["key"], tokens,
-                                      inverse.astype(np.uint32)))
+            pieces.append(
+                PieceResult(
+                    piece["number"], piece["title"], piece["key"], tokens, inverse.astype(np.uint32)
+                )
+            )
         return FileResult(path, digest, row["status"], row["reason"], row["detail"], pieces)
 
     def close(self) -> None:

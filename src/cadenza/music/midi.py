@@ -11,8 +11,6 @@ from cadenza.atomic import atomic_path
 from cadenza.errors import CadenzaError
 from cadenza.music.score import KeySignature, Score, TempoChange, TimeSignature, Track
 
-WRITE_TICKS_PER_QUARTER = 480
-
 
 def read_midi(path: str | Path) -> Score:
     """Read a MIDI file into a `Score` (times in quarter lengths)."""
@@ -55,16 +53,18 @@ def score_from_symusic(midi: symusic.Score, title: str = "") -> Score:
             if t.numerator >= 1 and t.denominator in (1, 2, 4, 8, 16, 32, 64)
         ],
         title=title,
+        ticks_per_quarter=int(midi.ticks_per_quarter),
     )
 
 
-def _to_ticks(quarters: np.ndarray) -> np.ndarray:
-    return np.round(np.asarray(quarters) * WRITE_TICKS_PER_QUARTER).astype(np.int32)
-
-
 def score_to_symusic(score: Score) -> symusic.Score:
-    """Convert a `Score` into a tick-based symusic score."""
-    midi = symusic.Score(WRITE_TICKS_PER_QUARTER)
+    """Convert a `Score` into a tick-based symusic score at the score's resolution."""
+    resolution = score.ticks_per_quarter
+
+    def _to_ticks(quarters: np.ndarray | float) -> np.ndarray:
+        return np.round(np.asarray(quarters) * resolution).astype(np.int32)
+
+    midi = symusic.Score(resolution)
     for track in score.tracks:
         durations = np.maximum(_to_ticks(track.durations), 1)
         notes = symusic.Note.from_numpy(
@@ -73,9 +73,7 @@ def score_to_symusic(score: Score) -> symusic.Score:
             track.pitches.astype(np.int8),
             np.clip(track.velocities, 1, 127).astype(np.int8),
         )
-        midi.tracks.append(
-            symusic.Track(track.name, track.program, track.is_drum, notes=notes)
-        )
+        midi.tracks.append(symusic.Track(track.name, track.program, track.is_drum, notes=notes))
     for tempo in score.tempos:
         midi.tempos.append(symusic.Tempo(int(_to_ticks(tempo.onset)), qpm=tempo.bpm))
     for key in score.key_signatures:

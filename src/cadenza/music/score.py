@@ -8,7 +8,7 @@ tokenizing thousands of files stays fast and light.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -137,6 +137,7 @@ class Score:
     key_signatures: list[KeySignature] = field(default_factory=list)
     time_signatures: list[TimeSignature] = field(default_factory=list)
     title: str = ""
+    ticks_per_quarter: int = 480  # MIDI resolution to write with; readers keep the source's
 
     @property
     def note_count(self) -> int:
@@ -161,3 +162,7 @@ class Score:
             pitches=np.concatenate([t.pitches for t in self.tracks]),
             velocities=np.concatenate([t.velocities for t in self.tracks]),
         )
+
+    def with_tracks(self, tracks: list[Track]) -> Score:
+        """The same score (tempo, key, meter, title) with other tracks."""
+        return replace(self, tracks=tracks)

@@ -47,21 +47,16 @@ def apply_track_policy(score: Score, policy: TrackPolicy) -> tuple[Score, str]:
         note = f"merged {len(kept)} track{'s' if len(kept) != 1 else ''}"
         if dropped_drums:
             note += f", dropped {dropped_drums} drum track{'s' if dropped_drums != 1 else ''}"
-    reduced = Score(
-        tracks=kept,
-        tempos=score.tempos,
-        key_signatures=score.key_signatures,
-        time_signatures=score.time_signatures,
-        title=score.title,
-    )
-    return reduced, note
+    return score.with_tracks(kept), note
 
 
 def _pick(score: Score, wanted: str):
     if wanted.lstrip("-").isdigit():
         index = int(wanted)
         if not 0 <= index < len(score.tracks):
-            raise TrackPolicyError("no such track", f"no track {index} ({len(score.tracks)} tracks)")
+            raise TrackPolicyError(
+                "no such track", f"no track {index} ({len(score.tracks)} tracks)"
+            )
         chosen = score.tracks[index]
     else:
         matches = [t for t in score.tracks if t.name.strip().lower() == wanted.strip().lower()]

@@ -3,7 +3,8 @@
 Notes that start together become one token: a lone pitch is its name with octave ("E4",
 "B-3"); two or more pitches are the dot-joined normal order of their pitch classes
 ("4.7.11"), computed as music21 computes it. Decoding places one token every `step`
-quarters, single notes at their pitch and chords in the octave above middle C.
+quarters, single notes at their pitch and chords in the octave above middle C (a one-class
+chord such as "0", an octave doubling, as C4 + C5 so that it encodes back to itself).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _chord_token(mask: int) -> str:
 
 
 # Every possible token has a fixed code: 0..127 a lone pitch, 128 + mask a pitch-class set.
-CODE_TOKENS: tuple[str, ...] = PITCH_NAMES + ("",) + tuple(_chord_token(m) for m in range(1, 4096))
+CODE_TOKENS: tuple[str, ...] = (*PITCH_NAMES, "", *(_chord_token(m) for m in range(1, 4096)))
 
 
 def quantize_onsets(onsets: np.ndarray) -> np.ndarray:
@@ -122,6 +123,8 @@ def token_pitches(token: str) -> list[int]:
             raise CadenzaError(f"not a chord token: {token!r}") from None
         if any(not 0 <= pc <= 11 for pc in classes):
             raise CadenzaError(f"chord token {token!r} has a pitch class outside 0..11")
+        if len(classes) == 1:  # one class from several notes: an octave doubling
+            return [CHORD_OCTAVE_BASE + classes[0], CHORD_OCTAVE_BASE + 12 + classes[0]]
         return [CHORD_OCTAVE_BASE + pc for pc in classes]
     try:
         return [parse_pitch_name(token)]

@@ -8,6 +8,7 @@ dot-joined `normalOrder` for a chord). It is about two orders of magnitude slowe
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from cadenza.errors import CadenzaError
@@ -19,7 +20,9 @@ def tutorial_chord_tokens(path: str | Path) -> list[str]:
 
     path = Path(path)
     try:
-        midi = converter.parse(path, forceSource=True)
+        with warnings.catch_warnings():  # music21 warns about every unnamed instrument
+            warnings.simplefilter("ignore")
+            midi = converter.parse(path, forceSource=True)
     except Exception as error:  # music21 raises many unrelated types on malformed input
         raise CadenzaError(f"cannot read {path}: {type(error).__name__}: {error}") from error
     try:
