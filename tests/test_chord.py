@@ -123,3 +123,12 @@ def test_vocabulary_json_round_trip_and_tamper_check(tmp_path):
     path.write_text("{not json")
     with pytest.raises(CadenzaError, match="not a readable vocabulary"):
         Vocabulary.load(path)
+
+
+def test_track_scope_keeps_chords_inside_each_track(piano_and_bass):
+    right, bass, _drums = piano_and_bass.tracks
+    tokens = ChordRepresentation(scope="track").encode(Score(tracks=[right, bass]))
+    # onset 0: the right hand's E minor chord, then the bass's E2, as two tokens
+    assert tokens == ["4.7.11", "E2", "E5", "B-4", "A2"]
+    with pytest.raises(CadenzaError, match="chord scope"):
+        ChordRepresentation(scope="bar")

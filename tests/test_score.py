@@ -8,7 +8,7 @@ def test_track_sorts_notes_by_onset_then_pitch():
     track = Track.from_notes([Note(1.0, 1.0, 60), Note(0.0, 1.0, 67), Note(0.0, 1.0, 64)])
     assert track.pitches.tolist() == [64, 67, 60]
     assert track.onsets.tolist() == [0.0, 0.0, 1.0]
-    assert list(track.notes())[0] == Note(0.0, 1.0, 64, 80)
+    assert next(track.notes()) == Note(0.0, 1.0, 64, 80)
 
 
 def test_track_end_and_score_counts():

@@ -46,6 +46,13 @@ def _add_prepare(commands: argparse._SubParsersAction) -> None:
     )
     prepare.add_argument("--representation", default="chord", help="token representation")
     prepare.add_argument(
+        "--chord-scope",
+        choices=("piece", "track"),
+        default="piece",
+        help="piece: notes of all tracks starting together make one token (default); "
+        "track: chords only within a track, as the tutorial's music21 parsing",
+    )
+    prepare.add_argument(
         "--parser",
         choices=("fast", "music21"),
         default="fast",
@@ -87,6 +94,7 @@ def run_prepare(args: argparse.Namespace) -> int:
         files, sources = discover_scores(args.paths), [str(p) for p in args.paths]
     settings = PrepareSettings(
         representation=args.representation,
+        chord_scope=args.chord_scope,
         parser=args.parser,
         track=args.track,
         include_drums=args.drums,
@@ -94,7 +102,7 @@ def run_prepare(args: argparse.Namespace) -> int:
     )
     from cadenza.representations import get_representation
 
-    get_representation(settings.representation)  # fail early on a wrong name
+    get_representation(settings.representation, scope=settings.chord_scope)  # fail early
     started = time.perf_counter()
     summary = prepare_corpus(
         files, args.output, settings, args.validation, args.workers, not args.quiet, sources

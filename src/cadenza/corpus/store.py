@@ -103,7 +103,9 @@ class CorpusWriter:
         """Sort the vocabulary, write the final arrays and JSON files; return the summary."""
         for handle in (self._raw, self._pieces, self._files):
             handle.close()
-        vocabulary = Vocabulary(sorted(self.vocab_index), settings.representation, {})
+        vocabulary = Vocabulary(
+            sorted(self.vocab_index), settings.representation, {"scope": settings.chord_scope}
+        )
         remap = np.zeros(max(len(self.vocab_index), 1), dtype=np.uint32)
         for token, first_id in self.vocab_index.items():
             remap[first_id] = vocabulary.index[token]

@@ -23,6 +23,7 @@ class PrepareSettings:
     """Everything that decides the tokens of a file; a cache entry is valid only if it matches."""
 
     representation: str = "chord"
+    chord_scope: str = "piece"
     parser: str = "fast"
     track: str | None = None
     include_drums: bool = False
@@ -128,7 +129,7 @@ def _tokenize_file(path: str, digest: str, settings: PrepareSettings) -> FileRes
     from cadenza.music.io import read_pieces
     from cadenza.representations import get_representation
 
-    representation = get_representation(settings.representation)
+    representation = get_representation(settings.representation, scope=settings.chord_scope)
     policy = TrackPolicy(settings.track, settings.include_drums)
     pieces, notes = [], []
     scores = read_pieces(path)

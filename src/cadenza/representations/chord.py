@@ -21,6 +21,7 @@ from cadenza.representations.pitch_names import PITCH_NAMES, parse_pitch_name
 CHORD_OCTAVE_BASE = 60  # chords are voiced from middle C (octave 4) upwards, as the tutorial does
 # Onsets are snapped to the nearer of the 16th and triplet-8th grids, as music21 does for MIDI.
 TWELFTHS_PER_QUARTER = 12
+CHORD_SCOPES = ("piece", "track")
 
 
 def normal_order(pitch_classes: Sequence[int]) -> list[int]:
@@ -60,11 +61,10 @@ def quantize_onsets(onsets: np.ndarray) -> np.ndarray:
     return np.where(use_triplets, triplets, sixteenths).astype(np.int64)
 
 
-def chord_codes(score: Score) -> np.ndarray:
-    """One fixed code per onset over all tracks of `score` (see `CODE_TOKENS`)."""
-    track = score.merged()
+def _track_codes(track: Track) -> tuple[np.ndarray, np.ndarray]:
+    """(onset in twelfths, code) per distinct onset of one track, in onset order."""
     if not len(track):
-        return np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     onsets = quantize_onsets(track.onsets)
     order = np.lexsort((track.pitches, onsets))
     onsets, pitches = onsets[order], track.pitches[order].astype(np.int64)
@@ -72,7 +72,25 @@ def chord_codes(score: Score) -> np.ndarray:
     lowest = np.minimum.reduceat(pitches, starts)
     highest = np.maximum.reduceat(pitches, starts)
     masks = np.bitwise_or.reduceat(np.left_shift(1, pitches % 12), starts)
-    return np.where(lowest == highest, lowest, 128 + masks)
+    return onsets[starts], np.where(lowest == highest, lowest, 128 + masks)
+
+
+def chord_codes(score: Score, scope: str = "piece") -> np.ndarray:
+    """Fixed codes (see `CODE_TOKENS`), one per onset of the piece, or per onset of each track.
+
+    With scope "track" notes form chords only within their own track, and tokens of several
+    tracks at one onset follow each other in track order: the grouping of the tutorial's
+    music21 parsing, which keeps the two hands of a piano piece as separate tokens.
+    """
+    if scope == "piece":
+        return _track_codes(score.merged())[1]
+    per_track = [_track_codes(track) for track in score.tracks]
+    if not per_track:
+        return np.zeros(0, np.int64)
+    onsets = np.concatenate([onsets for onsets, _ in per_track])
+    codes = np.concatenate([codes for _, codes in per_track])
+    track_numbers = np.concatenate([np.full(len(c), n) for n, (_, c) in enumerate(per_track)])
+    return codes[np.lexsort((track_numbers, onsets))]
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,7 @@ class ChordRepresentation:
     """Encode a score as note/chord tokens and decode tokens back to a one-track score."""
 
     step: float = 0.5
+    scope: str = "piece"
     program: int = 0
     velocity: int = DEFAULT_VELOCITY
     name: str = "chord"
@@ -87,14 +106,16 @@ class ChordRepresentation:
     def __post_init__(self) -> None:
         if not self.step > 0:
             raise ValueError(f"decoding step must be positive, got {self.step}")
+        if self.scope not in CHORD_SCOPES:
+            raise CadenzaError(f"chord scope must be one of {CHORD_SCOPES}, got {self.scope!r}")
 
     def settings(self) -> dict:
-        """What must match for two vocabularies of this representation to be compatible."""
-        return {}
+        """The encoding settings, stored with the vocabulary."""
+        return {"scope": self.scope}
 
     def encode(self, score: Score) -> list[str]:
         """Score -> tokens, one per distinct (quantized) onset."""
-        return [CODE_TOKENS[code] for code in chord_codes(score).tolist()]
+        return [CODE_TOKENS[code] for code in chord_codes(score, self.scope).tolist()]
 
     def decode(self, tokens: Sequence[str], bpm: float = DEFAULT_TEMPO_BPM) -> Score:
         """Tokens -> a one-track score, one token every `step` quarters, each `step` long."""

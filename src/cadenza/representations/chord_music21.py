@@ -37,3 +37,14 @@ def tutorial_chord_tokens(path: str | Path) -> list[str]:
         elif isinstance(element, chord.Chord):
             tokens.append(".".join(str(pc) for pc in element.normalOrder))
     return tokens
+
+
+def aligned_agreement(reference: list[str], candidate: list[str]) -> float:
+    """Share of `reference` tokens that an optimal alignment matches in `candidate` (0..1)."""
+    from difflib import SequenceMatcher
+
+    if not reference:
+        return float(not candidate)
+    matcher = SequenceMatcher(None, reference, candidate, autojunk=False)
+    matched = sum(block.size for block in matcher.get_matching_blocks())
+    return matched / len(reference)
