@@ -75,7 +75,7 @@ def _add_prepare(commands: argparse._SubParsersAction) -> None:
 
 def run_prepare(args: argparse.Namespace) -> int:
     """Handle `cadenza prepare`."""
-    from cadenza.corpus.discover import discover_scores
+    from cadenza.corpus.discover import check_paths, count_scores, iter_scores
     from cadenza.corpus.prepare import prepare_corpus
     from cadenza.corpus.report import format_summary
     from cadenza.corpus.worker import PrepareSettings
@@ -89,9 +89,11 @@ def run_prepare(args: argparse.Namespace) -> int:
     if args.corpus:
         from cadenza.corpus.embedded import embedded_corpus_files
 
-        files, sources = embedded_corpus_files(args.corpus), [f"music21 corpus: {args.corpus}"]
+        files = embedded_corpus_files(args.corpus)
+        sources, total = [f"music21 corpus: {args.corpus}"], len(files)
     else:
-        files, sources = discover_scores(args.paths), [str(p) for p in args.paths]
+        sources = check_paths(args.paths)
+        files, total = iter_scores(sources), None if args.quiet else count_scores(sources)
     settings = PrepareSettings(
         representation=args.representation,
         chord_scope=args.chord_scope,
@@ -105,7 +107,7 @@ def run_prepare(args: argparse.Namespace) -> int:
     get_representation(settings.representation, scope=settings.chord_scope)  # fail early
     started = time.perf_counter()
     summary = prepare_corpus(
-        files, args.output, settings, args.validation, args.workers, not args.quiet, sources
+        files, args.output, settings, args.validation, args.workers, not args.quiet, sources, total
     )
     if not args.quiet:
         print(format_summary(summary, args.output, time.perf_counter() - started))

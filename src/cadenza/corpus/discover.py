@@ -1,28 +1,55 @@
-"""Finding score files under the paths a user names."""
+"""Finding score files under the paths a user names.
+
+Files are yielded one at a time in a fixed order (arguments in the order given, folders
+walked with sorted names), so a corpus of 100,000 files never needs a list of them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from cadenza.errors import CadenzaError
 from cadenza.music.io import SCORE_SUFFIXES
 
 
-def discover_scores(paths: Iterable[str | Path]) -> list[Path]:
-    """All score files under `paths` (folders searched recursively), sorted, without repeats."""
-    found: set[Path] = set()
+def _is_score(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in SCORE_SUFFIXES
+
+
+def check_paths(paths: Iterable[str | Path]) -> list[str]:
+    """The paths as strings, after checking that each exists and a named file is a score."""
+    checked = []
     for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found.update(
-                p for p in path.rglob("*") if p.suffix.lower() in SCORE_SUFFIXES and p.is_file()
-            )
-        elif path.is_file():
-            if path.suffix.lower() not in SCORE_SUFFIXES:
-                known = " ".join(SCORE_SUFFIXES)
-                raise CadenzaError(f"{path}: not a score file (known suffixes: {known})")
-            found.add(path)
-        else:
+        path = str(raw)
+        if os.path.isfile(path) and not _is_score(path):
+            known = " ".join(SCORE_SUFFIXES)
+            raise CadenzaError(f"{path}: not a score file (known suffixes: {known})")
+        if not os.path.exists(path):
             raise CadenzaError(f"{path}: no such file or folder")
-    return sorted(found)
+        checked.append(path)
+    return checked
+
+
+def iter_scores(paths: Iterable[str | Path]) -> Iterator[str]:
+    """Score files under `paths` (folders searched recursively), each once, in a fixed order."""
+    for path in check_paths(paths):
+        if os.path.isfile(path):
+            yield path
+            continue
+        for folder, subfolders, names in os.walk(path):
+            subfolders.sort()
+            for name in sorted(names):
+                if _is_score(name):
+                    yield os.path.join(folder, name)
+
+
+def count_scores(paths: Iterable[str | Path]) -> int:
+    """How many files `iter_scores` will yield (for a progress bar's total)."""
+    return sum(1 for _ in iter_scores(paths))
+
+
+def discover_scores(paths: Iterable[str | Path]) -> list[str]:
+    """All score files under `paths`, as a list."""
+    return list(iter_scores(paths))

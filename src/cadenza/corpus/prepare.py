@@ -7,10 +7,11 @@ Everything is written to a staging folder that replaces the output only when com
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,34 +25,43 @@ from cadenza.representations.vocab import Vocabulary
 # Set once in each worker process by the pool initializer, so that the (possibly large)
 # set of cached hashes is sent to a worker once rather than with every task.
 _WORKER_CONTEXT: dict = {}
+BATCH_FILES = 4096  # files handed to the worker pool at a time
 
 
 def prepare_corpus(
-    files: list[Path],
+    files: Iterable[str | Path],
     output: str | Path,
     settings: PrepareSettings,
     validation_fraction: float = 0.1,
     workers: int | None = None,
     progress: bool = True,
     sources: list[str] | None = None,
+    total: int | None = None,
 ) -> dict:
-    """Tokenize `files` into the corpus folder `output` and return the summary."""
-    if not files:
+    """Tokenize `files` into the corpus folder `output` and return the summary.
+
+    `files` may be a generator (see `discover.iter_scores`); `total` is its length, for the
+    progress bar.
+    """
+    names = (str(path) for path in files)
+    first = next(names, None)
+    if first is None:
         raise CadenzaError(
             "no score files to prepare (looked for .mid .midi .xml .mxl .musicxml .abc .krn)"
         )
+    names = itertools.chain([first], names)
     output = Path(output)
     previous = PreviousCorpus.open(output, settings)
-    names = [str(path) for path in files]
     with atomic_directory(output) as staging:
         writer = CorpusWriter(staging, validation_fraction)
-        for result in _process_all(names, settings, previous.hashes, workers, progress):
+        results = _process_all(names, total, settings, previous.hashes, workers, progress)
+        for result in results:
             if result.status == "cached":
                 writer.add(previous.result_for(result.path, result.content_hash), cached=True)
             else:
                 writer.add(result)
         previous.close()
-        summary = writer.finish(settings, sources or [f"{len(names)} files"])
+        summary = writer.finish(settings, sources or [first])
         summary["skipped_files"] = writer.skipped
     return summary
 
@@ -65,25 +75,30 @@ def _process_in_worker(path: str) -> FileResult:
 
 
 def _process_all(
-    names: list[str],
+    names: Iterator[str],
+    total: int | None,
     settings: PrepareSettings,
     cached: frozenset[str],
     workers: int | None,
     progress: bool,
 ) -> Iterator[FileResult]:
+    """Results in the order of `names`; files are handed to the pool a batch at a time, so
+    that neither the file list nor finished results pile up in memory."""
     from tqdm import tqdm
 
     workers = workers or os.cpu_count() or 1
-    bar = tqdm(total=len(names), unit="file", desc="prepare", disable=not progress, leave=False)
+    bar = tqdm(total=total, unit="file", desc="prepare", disable=not progress, leave=False)
     pool = None
     try:
-        if workers == 1 or len(names) < 4 * workers:
-            results = (process_file(name, settings, cached) for name in names)
+        batch = list(itertools.islice(names, BATCH_FILES))
+        if workers == 1 or len(batch) < 4 * workers:
+            results = (
+                process_file(name, settings, cached) for name in itertools.chain(batch, names)
+            )
         else:
             context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
             pool = context.Pool(workers, _initialize_worker, (settings, cached))
-            chunk = max(1, min(64, len(names) // (workers * 16)))
-            results = pool.imap(_process_in_worker, names, chunksize=chunk)
+            results = _pooled(pool, batch, names, workers)
         for result in results:
             bar.update()
             yield result
@@ -92,6 +107,14 @@ def _process_all(
             pool.terminate()
             pool.join()
         bar.close()
+
+
+def _pooled(pool, batch: list[str], names: Iterator[str], workers: int) -> Iterator[FileResult]:
+    while batch:
+        chunk = max(1, min(64, len(batch) // (workers * 16)))
+        pending = pool.imap(_process_in_worker, batch, chunksize=chunk)
+        batch = list(itertools.islice(names, BATCH_FILES))  # read ahead while workers run
+        yield from pending
 
 
 class PreviousCorpus:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -48,7 +49,7 @@ class CorpusWriter:
         self.staging = staging
         self.validation_fraction = validation_fraction
         self.vocab_index: dict[str, int] = {}
-        self.offsets = [0]
+        self.offsets = array("q", [0])  # int64 per piece, not a Python int object each
         self.splits = bytearray()
         self.counts: Counter[str] = Counter()
         self.split_tokens = [0, 0]
@@ -110,19 +111,19 @@ class CorpusWriter:
         for token, first_id in self.vocab_index.items():
             remap[first_id] = vocabulary.index[token]
         dtype = np.uint16 if len(vocabulary) <= 65536 else np.uint32
-        total = self.offsets[-1]
         raw_path = self.staging / "tokens.raw"
-        raw = np.memmap(raw_path, dtype=np.uint32, mode="r") if total else np.zeros(0, np.uint32)
-        tokens = np.lib.format.open_memmap(self.staging / "tokens.npy", "w+", dtype, (total,))
         digest = hashlib.sha256()
-        for start in range(0, total, _CHUNK):
-            chunk = remap[raw[start : start + _CHUNK]].astype(dtype)
-            tokens[start : start + len(chunk)] = chunk
-            digest.update(chunk.tobytes())
-        tokens.flush()
-        del tokens, raw
+        # Plain reads and writes in chunks (not memory maps): memory stays flat however large.
+        with raw_path.open("rb") as raw, (self.staging / "tokens.npy").open("wb") as out:
+            header = {"descr": np.dtype(dtype).str, "fortran_order": False,
+                      "shape": (self.offsets[-1],)}  # fmt: skip
+            np.lib.format.write_array_header_1_0(out, header)
+            while len(chunk := np.fromfile(raw, dtype=np.uint32, count=_CHUNK)):
+                ids = remap[chunk].astype(dtype)
+                out.write(ids.tobytes())
+                digest.update(ids.tobytes())
         raw_path.unlink()
-        offsets = np.asarray(self.offsets, dtype=np.int64)
+        offsets = np.frombuffer(self.offsets, dtype=np.int64)
         digest.update(offsets.tobytes())
         digest.update(vocabulary.fingerprint.encode())
         np.save(self.staging / "offsets.npy", offsets)

@@ -91,7 +91,8 @@ def compact_tokens(tokens: list[str]) -> tuple[list[str], np.ndarray]:
 def process_file(path: str, settings: PrepareSettings, cached: frozenset[str]) -> FileResult:
     """Read and tokenize one file; never raises for a bad file, reports it instead."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as handle:  # not Path(): it interns every name it parses
+            data = handle.read()
     except OSError as error:
         return FileResult(path, "", "skipped", "unreadable", str(error))
     digest = content_hash(data)

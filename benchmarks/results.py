@@ -1,0 +1,35 @@
+"""Write one benchmark's section of benchmarks/RESULTS.md, leaving the other sections alone."""
+
+from __future__ import annotations
+
+import platform
+import re
+import subprocess
+from pathlib import Path
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+HEADER = "# Benchmark results\n\nEach section is rewritten by the script named in it.\n"
+
+
+def machine() -> str:
+    """A one-line description of this machine."""
+    try:
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        model = platform.processor() or "unknown CPU"
+    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    return f"{model}, {cores} cores, Python {platform.python_version()}"
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace (or append) the section `name` of RESULTS.md with `body`."""
+    text = RESULTS.read_text() if RESULTS.exists() else HEADER
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    section = f"{start}\n{body.strip()}\n{end}"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda _: section, text) if pattern.search(text) else f"{text}\n{section}\n"
+    RESULTS.write_text(text)
