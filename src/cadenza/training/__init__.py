@@ -1,0 +1,1 @@
+"""Training: windows from the memory-mapped corpus, the Lightning loop, and run bundles."""

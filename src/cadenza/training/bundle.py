@@ -1,0 +1,111 @@
+"""A run folder as a complete, safe bundle: weights (safetensors), config and vocabulary (JSON).
+
+Loading reads only JSON and safetensors, never a pickle, and refuses with one sentence a
+bundle whose parts do not belong together or are damaged.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from cadenza import __version__
+from cadenza.atomic import atomic_path, write_text_atomic
+from cadenza.errors import CadenzaError
+from cadenza.models import build_model
+from cadenza.representations.vocab import Vocabulary
+
+BUNDLE_FORMAT = "cadenza-run"
+BUNDLE_VERSION = 1
+WEIGHTS, PRIMERS, CONFIG, VOCAB = "model.safetensors", "primers.safetensors", "config.json", "vocab.json"
+
+
+@dataclass
+class Bundle:
+    """A loaded run: the model (in eval mode), its vocabulary, its config and primer windows."""
+
+    model: nn.Module
+    vocabulary: Vocabulary
+    config: dict
+    primers: torch.Tensor  # (N, T) token ids: windows of the training data
+
+
+def library_versions() -> dict:
+    """Versions of what produced a run."""
+    import lightning
+    import numpy
+
+    return {
+        "cadenza": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lightning": lightning.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def save_bundle(
+    folder: Path,
+    state_dict: dict[str, torch.Tensor],
+    config: dict,
+    vocabulary: Vocabulary,
+    primers: torch.Tensor,
+) -> None:
+    """Write weights, primers, config and vocabulary; each file atomically, config last."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {name: tensor.detach().contiguous() for name, tensor in state_dict.items()}
+    with atomic_path(folder / WEIGHTS) as temporary:
+        save_file(tensors, str(temporary), metadata={"vocab_fingerprint": vocabulary.fingerprint})
+    with atomic_path(folder / PRIMERS) as temporary:
+        save_file({"primers": primers.to(torch.int64).contiguous()}, str(temporary))
+    vocabulary.save(folder / VOCAB)
+    payload = {"format": BUNDLE_FORMAT, "format_version": BUNDLE_VERSION, **config}
+    payload["vocab_fingerprint"] = vocabulary.fingerprint
+    write_text_atomic(folder / CONFIG, json.dumps(payload, indent=1))
+
+
+def load_bundle(folder: str | Path) -> Bundle:
+    """Load a run folder written by `save_bundle`, checking that its parts belong together."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    if not (folder / CONFIG).is_file():
+        raise CadenzaError(f"{folder}: not a trained run (no {CONFIG}; has training finished?)")
+    try:
+        config = json.loads((folder / CONFIG).read_text("utf-8"))
+        name, model_config = config["model"]["name"], config["model"]["config"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise CadenzaError(f"{folder / CONFIG}: damaged run config ({error})") from None
+    if config.get("format") != BUNDLE_FORMAT:
+        raise CadenzaError(f"{folder / CONFIG}: not a Cadenza run config")
+    vocabulary = Vocabulary.load(folder / VOCAB)
+    if vocabulary.fingerprint != config.get("vocab_fingerprint"):
+        raise CadenzaError(
+            f"{folder}: vocab.json is not the vocabulary this model was trained with"
+        )
+    if len(vocabulary) != model_config.get("vocab_size"):
+        raise CadenzaError(
+            f"{folder}: the vocabulary has {len(vocabulary)} tokens but the model was built "
+            f"for {model_config.get('vocab_size')}"
+        )
+    try:
+        weights = load_file(str(folder / WEIGHTS))
+        primers = load_file(str(folder / PRIMERS))["primers"]
+    except (OSError, SafetensorError, KeyError) as error:
+        raise CadenzaError(f"{folder}: the weights file is missing or damaged ({error})") from None
+    model = build_model(name, model_config)
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as error:
+        first = str(error).splitlines()[1].strip() if "\n" in str(error) else str(error)
+        raise CadenzaError(f"{folder}: the weights do not fit the model config ({first})") from None
+    model.eval()
+    return Bundle(model, vocabulary, config, primers)

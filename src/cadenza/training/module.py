@@ -1,0 +1,46 @@
+"""The Lightning wrapper around any token model: loss, logging, optimizer, RNG in checkpoints."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+
+from cadenza.models import build_model
+
+
+class TokenModelTask(L.LightningModule):
+    """Next-token training of a model whose forward is (tokens, targets) -> (logits, loss, state)."""
+
+    def __init__(
+        self, model_name: str, model_config: dict, learning_rate: float, weight_decay: float
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = build_model(model_name, model_config)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], index: int) -> torch.Tensor:
+        inputs, targets = batch  # (B, T), (B, T)
+        _, loss, _ = self.model(inputs, targets)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], index: int) -> None:
+        inputs, targets = batch
+        _, loss, _ = self.model(inputs, targets)
+        self.log("val_loss", loss, on_epoch=True, prog_bar=True, sync_dist=True)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(
+            self.model.parameters(),
+            lr=self.hparams.learning_rate,
+            weight_decay=self.hparams.weight_decay,
+        )
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # Dropout draws from torch's global generator: keep its state so that a resumed run
+        # continues exactly where the interrupted one stopped.
+        checkpoint["torch_rng_state"] = torch.get_rng_state()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "torch_rng_state" in checkpoint:
+            torch.set_rng_state(checkpoint["torch_rng_state"])
