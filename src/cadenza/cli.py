@@ -27,7 +27,112 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cadenza {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_prepare(commands)
+    _add_train(commands)
+    _add_generate(commands)
     return parser
+
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train a model on a prepared corpus",
+        description="Train a model on a corpus made by `cadenza prepare`, into the run folder "
+        "RUN: checkpoints (for --resume), then the bundle (model.safetensors, config.json, "
+        "vocab.json), metrics.csv and loss.png.",
+    )
+    train.add_argument("corpus", type=Path, help="corpus folder from `cadenza prepare`")
+    train.add_argument("-o", "--output", type=Path, required=True, help="run folder")
+    train.add_argument("--model", default="chord-lstm", help="model name (chord-lstm)")
+    train.add_argument("--preset", default="default", help="default, tutorial or tiny")
+    train.add_argument("--window", type=int, default=100, help="tokens per window (100)")
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--learning-rate", type=float, default=2e-3)
+    train.add_argument("--epochs", type=int, default=200, help="most epochs (200)")
+    train.add_argument("--patience", type=int, default=10, help="early-stopping patience (10)")
+    train.add_argument("--max-minutes", type=float, help="stop after this many minutes")
+    train.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip (0: off)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--resume", action="store_true", help="continue the run in RUN")
+    train.add_argument("--accelerator", default="auto", help="auto (a GPU if present), cpu, gpu")
+    train.add_argument("--devices", default="1", help="devices per node, or auto")
+    train.add_argument("--num-nodes", type=int, default=1, help="nodes for DDP")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_generate(commands: argparse._SubParsersAction) -> None:
+    generate = commands.add_parser(
+        "generate",
+        help="compose with a trained model",
+        description="Compose with the model in RUN and write a MIDI file.",
+    )
+    generate.add_argument("run", type=Path, help="run folder from `cadenza train`")
+    generate.add_argument("-o", "--output", type=Path, required=True, help="MIDI file to write")
+    generate.add_argument("--length", type=int, default=500, help="tokens to generate (500)")
+    generate.add_argument(
+        "--primer",
+        default="random",
+        help="random (a window of the training data), none, or a MIDI/MusicXML file",
+    )
+    generate.add_argument("--temperature", type=float, default=1.0, help="0 is greedy (1.0)")
+    generate.add_argument("--top-k", type=int, default=0, help="keep the k likeliest (0: all)")
+    generate.add_argument("--top-p", type=float, default=1.0, help="nucleus share (1: all)")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--step", type=float, default=0.5, help="quarters per token (0.5)")
+    generate.add_argument("--tempo", type=float, default=120.0, help="beats per minute (120)")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Handle `cadenza train`."""
+    from cadenza.training.train import TrainConfig, train
+
+    config = TrainConfig(
+        preset=args.preset,
+        model=args.model,
+        window=args.window,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_epochs=args.epochs,
+        patience=args.patience,
+        max_minutes=args.max_minutes,
+        gradient_clip=args.clip,
+        seed=args.seed,
+        accelerator=args.accelerator,
+        devices=args.devices,
+        num_nodes=args.num_nodes,
+        progress=not args.quiet,
+    )
+    summary = train(args.corpus, args.output, config, resume=args.resume)
+    if summary:
+        best = summary["best_val_loss"]
+        shown = f"{best:.4f}" if best is not None else "none (no epoch finished)"
+        print(f"Trained {summary['epochs']} epochs, best validation loss {shown} -> {args.output}")
+    return 0
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    """Handle `cadenza generate`."""
+    import torch
+
+    from cadenza.generation.generate import generate_ids, primer_ids
+    from cadenza.generation.sampling import SamplingConfig
+    from cadenza.music.midi import write_midi
+    from cadenza.representations import get_representation
+    from cadenza.training.bundle import load_bundle
+
+    sampling = SamplingConfig(args.temperature, args.top_k, args.top_p)
+    if args.step <= 0 or args.tempo <= 0:
+        raise CadenzaError(f"--step and --tempo must be positive, got {args.step}, {args.tempo}")
+    bundle = load_bundle(args.run)
+    generator = torch.Generator().manual_seed(args.seed)
+    primer = primer_ids(bundle, args.primer, generator)
+    ids = generate_ids(bundle, primer, args.length, sampling, generator)
+    tokens = bundle.vocabulary.decode(ids)
+    settings = bundle.config["representation"]
+    representation = get_representation(settings["name"], step=args.step, **settings["settings"])
+    write_midi(representation.decode(tokens, bpm=args.tempo), args.output)
+    distinct = len(set(tokens))
+    print(f"Wrote {len(tokens)} tokens ({distinct} distinct) to {args.output}")
+    return 0
 
 
 def _add_prepare(commands: argparse._SubParsersAction) -> None:
@@ -121,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         default_job = ["prepare", "--corpus", "bach", "-o", str(DEFAULT_OUTPUT / "bach")]
         args = parser.parse_args(default_job)
-    handlers = {"prepare": run_prepare}
+    handlers = {"prepare": run_prepare, "train": run_train, "generate": run_generate}
     try:
         return handlers[args.command](args)
     except CadenzaError as error:

@@ -151,3 +151,29 @@ def token_pitches(token: str) -> list[int]:
         return [parse_pitch_name(token)]
     except ValueError:
         raise CadenzaError(f"not a note or chord token: {token!r}") from None
+
+
+def _pitch_class_set(token: str) -> frozenset[int]:
+    return frozenset(pitch % 12 for pitch in token_pitches(token))
+
+
+def nearest_chord_token(token: str, known: list[str]) -> str:
+    """The known token closest to `token`: for a note the nearest pitch among known notes,
+    for a chord the known chord sharing the most pitch classes (Jaccard similarity, then
+    the closest size), falling back to the other kind when one kind is missing."""
+    if not known:
+        raise CadenzaError("cannot map a token onto an empty vocabulary")
+    notes = [t for t in known if not t[0].isdigit()]
+    chords = [t for t in known if t[0].isdigit()]
+    is_note = not token[0].isdigit()
+    if (is_note and notes) or not chords:
+        target = token_pitches(token)[0]
+        return min(notes, key=lambda t: (abs(token_pitches(t)[0] - target), token_pitches(t)[0]))
+    wanted = _pitch_class_set(token)
+
+    def distance(candidate: str) -> tuple[float, int, str]:
+        classes = _pitch_class_set(candidate)
+        similarity = len(wanted & classes) / len(wanted | classes)
+        return (-similarity, abs(len(classes) - len(wanted)), candidate)
+
+    return min(chords, key=distance)

@@ -22,7 +22,12 @@ from cadenza.representations.vocab import Vocabulary
 
 BUNDLE_FORMAT = "cadenza-run"
 BUNDLE_VERSION = 1
-WEIGHTS, PRIMERS, CONFIG, VOCAB = "model.safetensors", "primers.safetensors", "config.json", "vocab.json"
+WEIGHTS, PRIMERS, CONFIG, VOCAB = (
+    "model.safetensors",
+    "primers.safetensors",
+    "config.json",
+    "vocab.json",
+)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from cadenza.models import build_model
 
 
 class TokenModelTask(L.LightningModule):
-    """Next-token training of a model whose forward is (tokens, targets) -> (logits, loss, state)."""
+    """Next-token training of a model: forward(tokens, targets) -> (logits, loss, state)."""
 
     def __init__(
         self, model_name: str, model_config: dict, learning_rate: float, weight_decay: float

@@ -1,0 +1,77 @@
+"""Token-by-token generation with the LSTM state carried, and the primers it starts from."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import torch
+
+from cadenza.errors import CadenzaError
+from cadenza.generation.sampling import SamplingConfig, sample_next
+from cadenza.representations import get_representation
+from cadenza.representations.chord import nearest_chord_token
+from cadenza.training.bundle import Bundle
+
+
+@torch.inference_mode()
+def generate_ids(
+    bundle: Bundle,
+    primer: list[int],
+    length: int,
+    sampling: SamplingConfig,
+    generator: torch.Generator,
+) -> list[int]:
+    """`length` new token ids after `primer`; the primer is read once, then one step per token."""
+    if length < 1:
+        raise CadenzaError(f"--length must be at least 1, got {length}")
+    model = bundle.model
+    if primer:
+        logits, _, state = model(torch.tensor([primer]))  # (1, P, V)
+        last = logits[0, -1]
+    else:  # no primer: the first token follows the training data's token frequencies
+        counts = torch.tensor(bundle.config["train_token_counts"], dtype=torch.float)
+        last, state = torch.log(counts.clamp(min=1e-9)), None
+    produced = []
+    for _ in range(length):
+        token = sample_next(last, sampling, generator)
+        produced.append(token)
+        logits, _, state = model(torch.tensor([[token]]), state=state)  # (1, 1, V)
+        last = logits[0, -1]
+    return produced
+
+
+def primer_ids(bundle: Bundle, primer: str, generator: torch.Generator) -> list[int]:
+    """The primer: "random" (a training window), "none", or a MIDI / MusicXML file's tokens."""
+    if primer == "none":
+        return []
+    if primer == "random":
+        index = int(torch.randint(len(bundle.primers), (1,), generator=generator))
+        return bundle.primers[index].tolist()
+    return file_primer_ids(bundle, Path(primer))
+
+
+def file_primer_ids(bundle: Bundle, path: Path) -> list[int]:
+    """A score file's tokens, each unknown token replaced by the nearest known one (warned)."""
+    from cadenza.music.io import read_score
+    from cadenza.music.tracks import TrackPolicy, apply_track_policy
+
+    representation = bundle.config["representation"]
+    encoder = get_representation(representation["name"], **representation["settings"])
+    score, _ = apply_track_policy(read_score(path), TrackPolicy())
+    tokens = encoder.encode(score)
+    if not tokens:
+        raise CadenzaError(f"{path}: the primer has no notes")
+    vocabulary = bundle.vocabulary
+    unknown = sorted({t for t in tokens if t not in vocabulary})
+    if unknown:
+        mapping = {t: nearest_chord_token(t, vocabulary.tokens) for t in unknown}
+        shown = ", ".join(f"{t} -> {mapping[t]}" for t in unknown[:8])
+        more = f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
+        warnings.warn(
+            f"{path}: {len(unknown)} primer tokens are not in the model's vocabulary and were "
+            f"replaced by the nearest known ones: {shown}{more}",
+            stacklevel=2,
+        )
+        tokens = [mapping.get(t, t) for t in tokens]
+    return vocabulary.encode(tokens).tolist()

@@ -1,0 +1,231 @@
+"""`cadenza train`: Lightning training of a token model on a prepared corpus, into a run folder.
+
+The run folder holds, while training, `train.json` (what is being trained on what) and
+Lightning checkpoints (`checkpoints/last.ckpt`, `checkpoints/best.ckpt`) for `--resume`;
+at the end, the bundle (`model.safetensors`, `config.json`, `vocab.json`, primers), the
+metrics as CSV and the loss curve as PNG.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from cadenza.atomic import write_text_atomic
+from cadenza.corpus.store import Corpus
+from cadenza.errors import CadenzaError
+from cadenza.models import preset_config
+from cadenza.training.bundle import library_versions, save_bundle
+from cadenza.training.data import SplitStream, WindowSampler
+from cadenza.training.module import TokenModelTask
+from cadenza.training.report import merge_metrics, plot_losses
+
+PRIMER_WINDOWS = 32  # training windows kept in the bundle as primers for generation
+
+
+@dataclass
+class TrainConfig:
+    """How to train; written to the run folder, and read back by `--resume`."""
+
+    model: str = "chord-lstm"
+    preset: str = "default"
+    window: int = 100
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    weight_decay: float = 0.01
+    max_epochs: int = 200
+    patience: int = 10
+    max_minutes: float | None = None
+    gradient_clip: float = 1.0
+    seed: int = 0
+    accelerator: str = "auto"
+    devices: str = "1"
+    num_nodes: int = 1
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        checks = {
+            "window": self.window >= 2,
+            "batch_size": self.batch_size >= 1,
+            "learning_rate": self.learning_rate > 0,
+            "max_epochs": self.max_epochs >= 1,
+            "patience": self.patience >= 1,
+            "gradient_clip": self.gradient_clip >= 0,
+            "num_nodes": self.num_nodes >= 1,
+            "max_minutes": self.max_minutes is None or self.max_minutes > 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                flag = name.replace("_", "-")
+                raise CadenzaError(f"--{flag} {getattr(self, name)} is out of range")
+
+
+class SplitData(L.LightningDataModule):
+    """Train and validation windows; samplers are made once the DDP rank is known."""
+
+    def __init__(self, corpus: Corpus, config: TrainConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.train = SplitStream(corpus, "train", config.window)
+        validation_length = int(corpus.manifest["tokens_per_split"]["validation"])
+        if validation_length < 2:
+            raise CadenzaError(
+                f"{corpus.folder}: the corpus has no validation tokens; prepare it with "
+                "--validation above 0 or with more files"
+            )
+        self.validation = SplitStream(
+            corpus, "validation", min(config.window, validation_length - 1)
+        )
+        if self.train.length < config.window + 1:
+            raise CadenzaError(
+                f"{corpus.folder}: {self.train.length} training tokens are fewer than one "
+                f"window of {config.window} (use a smaller --window)"
+            )
+
+    def _loader(self, stream: SplitStream, shuffle: bool) -> DataLoader:
+        rank, world = self.trainer.global_rank, self.trainer.world_size
+        sampler = WindowSampler(stream, self.config.seed, shuffle, rank, world)
+        # A private generator: DataLoader would otherwise draw from torch's global one.
+        generator = torch.Generator().manual_seed(self.config.seed)
+        return DataLoader(
+            stream, batch_size=self.config.batch_size, sampler=sampler, generator=generator
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.validation, shuffle=False)
+
+
+def _resolve_config(run: Path, corpus: Corpus, config: TrainConfig, resume: bool) -> TrainConfig:
+    """The config to train with: the given one, or for --resume the run's own."""
+    record = run / "train.json"
+    if resume:
+        if not record.is_file() or not (run / "checkpoints" / "last.ckpt").is_file():
+            raise CadenzaError(f"{run}: nothing to resume (no train.json or checkpoints/last.ckpt)")
+        saved = json.loads(record.read_text("utf-8"))
+        if saved["corpus_hash"] != corpus.manifest["corpus_hash"]:
+            raise CadenzaError(
+                f"{run}: was trained on another corpus (hash differs); cannot resume"
+            )
+        names = {f.name for f in fields(TrainConfig)}
+        kept = {k: v for k, v in saved["training"].items() if k in names}
+        # Budget flags may change on resume; the rest is what the run was started with.
+        for name in ("max_epochs", "max_minutes", "patience", "progress", "devices", "num_nodes"):
+            kept[name] = getattr(config, name)
+        return TrainConfig(**kept)
+    if run.exists() and any(run.iterdir()):
+        raise CadenzaError(f"{run}: the folder is not empty; use --resume or another folder")
+    return config
+
+
+def _start_run_folder(run: Path, corpus: Corpus, config: TrainConfig) -> None:
+    run.mkdir(parents=True, exist_ok=True)
+    payload = {"corpus": str(corpus.folder), "corpus_hash": corpus.manifest["corpus_hash"],
+               "training": asdict(config)}  # fmt: skip
+    write_text_atomic(run / "train.json", json.dumps(payload, indent=1))
+
+
+def train(
+    corpus_folder: str | Path, run: str | Path, config: TrainConfig, resume: bool = False
+) -> dict:
+    """Train (or resume) a run; return the summary written into the bundle's config."""
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    # Lightning's start-up notes (accelerators found, tips) are noise in a terminal tool.
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    corpus, run = Corpus(corpus_folder), Path(run)
+    config = _resolve_config(run, corpus, config, resume)
+    model_config = preset_config(config.model, config.preset, len(corpus.vocabulary))
+    data = SplitData(corpus, config)  # checks the corpus before anything is written
+    if not resume:
+        _start_run_folder(run, corpus, config)
+    L.seed_everything(config.seed, verbose=False)
+    torch.use_deterministic_algorithms(True)
+    task = TokenModelTask(config.model, model_config, config.learning_rate, config.weight_decay)
+    checkpoints = ModelCheckpoint(
+        dirpath=run / "checkpoints", filename="best", monitor="val_loss", mode="min",
+        save_last=True, save_top_k=1, enable_version_counter=False,
+    )  # fmt: skip
+    stopper = EarlyStopping(monitor="val_loss", mode="min", patience=config.patience)
+    attempt = len(list((run / "logs").glob("attempt-*"))) if (run / "logs").exists() else 0
+    trainer = L.Trainer(
+        accelerator=config.accelerator,
+        devices=int(config.devices) if config.devices.isdigit() else config.devices,
+        num_nodes=config.num_nodes,
+        max_epochs=config.max_epochs,
+        max_time={"minutes": config.max_minutes} if config.max_minutes else None,
+        gradient_clip_val=config.gradient_clip or None,
+        deterministic=True,
+        callbacks=[checkpoints, stopper],
+        logger=CSVLogger(run, name="logs", version=f"attempt-{attempt}"),
+        num_sanity_val_steps=0,  # a sanity pass would shift the RNG of a resumed run
+        use_distributed_sampler=False,  # WindowSampler shares the windows out itself
+        enable_progress_bar=config.progress,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+    )
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        warnings.filterwarnings("ignore", ".*on_epoch=True.*sync_dist.*")
+        warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
+        last = run / "checkpoints" / "last.ckpt" if resume else None
+        trainer.fit(task, datamodule=data, ckpt_path=last, weights_only=True)
+    if not trainer.is_global_zero:
+        return {}
+    summary = {
+        "epochs": trainer.current_epoch,
+        "best_val_loss": _float(checkpoints.best_model_score),
+        "stopped_early": bool(stopper.stopped_epoch),
+        "seconds_this_attempt": round(time.perf_counter() - started, 2),
+    }
+    _export(run, corpus, config, model_config, task, checkpoints, data, summary)
+    return summary
+
+
+def _float(value: torch.Tensor | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _export(run, corpus, config, model_config, task, checkpoints, data, summary) -> None:
+    """Write the bundle from the best checkpoint (or the current weights if none was saved)."""
+    state = {f"model.{k}": v for k, v in task.model.state_dict().items()}
+    if checkpoints.best_model_path and Path(checkpoints.best_model_path).is_file():
+        state = torch.load(checkpoints.best_model_path, map_location="cpu", weights_only=True)
+        state = state["state_dict"]
+    weights = {k.removeprefix("model."): v for k, v in state.items()}
+    rng = np.random.default_rng(config.seed)
+    count = min(PRIMER_WINDOWS, data.train.length - config.window)
+    starts = rng.choice(data.train.length - config.window, size=count, replace=False)
+    primers = torch.from_numpy(np.stack([data.train.read(int(s), config.window) for s in starts]))
+    train_counts = np.zeros(len(corpus.vocabulary), np.int64)
+    for piece in corpus.piece_indices("train"):
+        train_counts += np.bincount(corpus.piece(piece), minlength=len(corpus.vocabulary))
+    bundle_config = {
+        "model": {"name": config.model, "preset": config.preset, "config": model_config},
+        "representation": {
+            "name": corpus.vocabulary.representation,
+            "settings": corpus.vocabulary.settings,
+        },
+        "corpus": {"path": str(corpus.folder), "hash": corpus.manifest["corpus_hash"]},
+        "training": asdict(config),
+        "seed": config.seed,
+        "versions": library_versions(),
+        "results": summary,
+        "train_token_counts": train_counts.tolist(),
+    }
+    save_bundle(run, weights, bundle_config, corpus.vocabulary, primers)
+    rows = merge_metrics(run / "logs", run / "metrics.csv")
+    plot_losses(rows, run / "loss.png")
