@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from cadenza import __version__
@@ -219,8 +220,13 @@ def run_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    return f"cadenza: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `cadenza` console script."""
+    warnings.formatwarning = _format_warning
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

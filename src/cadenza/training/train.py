@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, fields
@@ -124,9 +125,15 @@ def _resolve_config(run: Path, corpus: Corpus, config: TrainConfig, resume: bool
         for name in ("max_epochs", "max_minutes", "patience", "progress", "devices", "num_nodes"):
             kept[name] = getattr(config, name)
         return TrainConfig(**kept)
-    if run.exists() and any(run.iterdir()):
+    if not _is_helper_process() and run.exists() and any(run.iterdir()):
         raise CadenzaError(f"{run}: the folder is not empty; use --resume or another folder")
     return config
+
+
+def _is_helper_process() -> bool:
+    """True in the processes that Lightning's DDP launcher (or a cluster) starts beside the
+    first one: they join the run that the first process sets up and write nothing of it."""
+    return int(os.environ.get("LOCAL_RANK", 0)) > 0 or int(os.environ.get("NODE_RANK", 0)) > 0
 
 
 def _start_run_folder(run: Path, corpus: Corpus, config: TrainConfig) -> None:
@@ -149,7 +156,7 @@ def train(
     config = _resolve_config(run, corpus, config, resume)
     model_config = preset_config(config.model, config.preset, len(corpus.vocabulary))
     data = SplitData(corpus, config)  # checks the corpus before anything is written
-    if not resume:
+    if not resume and not _is_helper_process():
         _start_run_folder(run, corpus, config)
     L.seed_everything(config.seed, verbose=False)
     torch.use_deterministic_algorithms(True)
@@ -181,6 +188,7 @@ def train(
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*on_epoch=True.*sync_dist.*")
         warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
+        warnings.filterwarnings("ignore", ".*Checkpoint directory.*exists and is not empty.*")
         last = run / "checkpoints" / "last.ckpt" if resume else None
         trainer.fit(task, datamodule=data, ckpt_path=last, weights_only=True)
     if not trainer.is_global_zero:

@@ -1,0 +1,183 @@
+"""Training end to end: learning, exact resume, DDP, and the safety of run bundles."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from cadenza.cli import main
+from cadenza.corpus.store import Corpus
+from cadenza.errors import CadenzaError
+from cadenza.music import Note, Track
+from cadenza.training.bundle import load_bundle
+from cadenza.training.train import TrainConfig, train
+from tests.conftest import make_score, write_song
+
+SCALE = [60, 62, 64, 65, 67, 69, 71, 72]  # every token has one successor: learnable exactly
+
+
+def make_corpus(folder: Path, pieces: int = 8, noise: bool = False) -> Path:
+    """A small corpus of patterned melodies (with some chords), half for validation."""
+    songs = folder / "songs"
+    songs.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for number in range(pieces):
+        notes = []
+        for step in range(48 + 8 * number):  # lengths differ, so the files differ
+            pitch = int(rng.integers(55, 80)) if noise else SCALE[step % 8]
+            notes.append(Note(step * 0.5, 0.5, pitch))
+            if pitch == 67:  # G4 always comes with C5: the chord token "7.0"
+                notes.append(Note(step * 0.5, 0.5, 72))
+        write_song(songs, f"song{number}.mid", make_score(Track.from_notes(notes)))
+    output = folder / "corpus"
+    code = main(["prepare", str(songs), "-o", str(output), "--quiet", "--validation", "0.4",
+                 "--min-tokens", "2"])  # fmt: skip
+    assert code == 0
+    assert min(Corpus(output).manifest["pieces_per_split"].values()) > 0
+    return output
+
+
+def tiny(**overrides) -> TrainConfig:
+    values = dict(preset="tiny", window=16, batch_size=8, learning_rate=0.02, max_epochs=4,
+                  patience=50, seed=3, progress=False, accelerator="cpu")  # fmt: skip
+    return TrainConfig(**{**values, **overrides})
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    return make_corpus(tmp_path_factory.mktemp("patterns"))
+
+
+def test_training_writes_a_complete_bundle_and_learns(tmp_path, corpus):
+    summary = train(corpus, tmp_path / "run", tiny(max_epochs=40))
+    run = tmp_path / "run"
+    for name in (
+        "model.safetensors",
+        "config.json",
+        "vocab.json",
+        "primers.safetensors",
+        "metrics.csv",
+        "loss.png",
+        "checkpoints/last.ckpt",
+        "checkpoints/best.ckpt",
+    ):
+        assert (run / name).is_file(), name  # fmt: skip
+    assert summary["best_val_loss"] < 0.1  # the pattern is learnt, on pieces it never saw
+    config = json.loads((run / "config.json").read_text())
+    assert config["corpus"]["hash"] == Corpus(corpus).manifest["corpus_hash"]
+    assert config["seed"] == 3 and config["versions"]["torch"] == torch.__version__
+    lines = (run / "metrics.csv").read_text().splitlines()
+    assert lines[0] == "epoch,train_loss,val_loss" and len(lines) == 41
+    bundle = load_bundle(run)
+    assert len(bundle.vocabulary) == bundle.config["model"]["config"]["vocab_size"]
+    assert bundle.primers.shape == (32, 16)
+    assert "7.0" in bundle.vocabulary
+
+
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, corpus):
+    train(corpus, tmp_path / "whole", tiny(max_epochs=4))
+    train(corpus, tmp_path / "split", tiny(max_epochs=2))
+    train(corpus, tmp_path / "split", tiny(max_epochs=4), resume=True)
+    whole = torch.load(tmp_path / "whole/checkpoints/last.ckpt", weights_only=True)
+    split = torch.load(tmp_path / "split/checkpoints/last.ckpt", weights_only=True)
+    assert whole["epoch"] == split["epoch"] == 3
+    for name, tensor in whole["state_dict"].items():
+        assert torch.equal(tensor, split["state_dict"][name]), name
+    assert (
+        load_file(tmp_path / "whole/model.safetensors").keys()
+        == load_file(tmp_path / "split/model.safetensors").keys()
+    )
+    rows = (tmp_path / "split/metrics.csv").read_text().splitlines()
+    assert rows == (tmp_path / "whole/metrics.csv").read_text().splitlines()
+
+
+def test_training_is_deterministic(tmp_path, corpus):
+    train(corpus, tmp_path / "a", tiny(max_epochs=2))
+    train(corpus, tmp_path / "b", tiny(max_epochs=2))
+    a, b = load_file(tmp_path / "a/model.safetensors"), load_file(tmp_path / "b/model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_run_folder_rules(tmp_path, corpus):
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(CadenzaError, match="not empty; use --resume"):
+        train(corpus, tmp_path / "busy", tiny())
+    with pytest.raises(CadenzaError, match="nothing to resume"):
+        train(corpus, tmp_path / "fresh", tiny(), resume=True)
+    assert not (tmp_path / "fresh").exists()
+    with pytest.raises(CadenzaError, match="--window 1 is out of range"):
+        tiny(window=1)
+    with pytest.raises(CadenzaError, match="fewer than one window"):
+        train(corpus, tmp_path / "wide", tiny(window=5000))
+    assert not (tmp_path / "wide").exists()
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, corpus) -> Path:
+    run = tmp_path_factory.mktemp("trained") / "run"
+    train(corpus, run, tiny(max_epochs=3))
+    return run
+
+
+def _copy_run(source: Path, target: Path) -> Path:
+    import shutil
+
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("checkpoints", "logs"))
+    return target
+
+
+def test_bundle_refuses_a_vocabulary_from_another_corpus(tmp_path, trained_run):
+    run = _copy_run(trained_run, tmp_path / "run")
+    other = make_corpus(tmp_path / "other", noise=True)
+    (run / "vocab.json").write_text((other / "vocab.json").read_text())
+    with pytest.raises(CadenzaError, match="not the vocabulary this model was trained with"):
+        load_bundle(run)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda run: (run / "model.safetensors").write_bytes(b"\x00" * 20), "damaged"),
+        (lambda run: (run / "model.safetensors").unlink(), "missing or damaged"),
+        (lambda run: (run / "config.json").write_text("{"), "damaged run config"),
+        (lambda run: (run / "config.json").unlink(), "not a trained run"),
+        (lambda run: (run / "vocab.json").write_text(
+            (run / "vocab.json").read_text().replace('"C4"', '"C9"')), "fingerprint"),
+    ],
+)  # fmt: skip
+def test_bundle_refuses_damaged_files(tmp_path, trained_run, damage, message):
+    run = _copy_run(trained_run, tmp_path / "run")
+    damage(run)
+    with pytest.raises(CadenzaError, match=message):
+        load_bundle(run)
+
+
+def test_bundle_refuses_weights_that_do_not_fit(tmp_path, trained_run):
+    from safetensors.torch import save_file
+
+    run = _copy_run(trained_run, tmp_path / "run")
+    weights = load_file(run / "model.safetensors")
+    weights["head.0.weight"] = torch.zeros(3, 3)
+    save_file(weights, run / "model.safetensors")
+    with pytest.raises(CadenzaError, match="do not fit the model config"):
+        load_bundle(run)
+
+
+@pytest.mark.slow
+def test_ddp_with_two_cpu_processes(tmp_path, corpus):
+    run = tmp_path / "ddp"
+    command = [sys.executable, "-m", "cadenza", "train", str(corpus), "-o", str(run),
+               "--preset", "tiny", "--window", "16", "--batch-size", "4", "--epochs", "2",
+               "--accelerator", "cpu", "--devices", "2", "--quiet"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Trained 2 epochs" in done.stdout
+    assert "MEMBER: 1/2" in done.stderr  # Lightning started a two-process group
+    bundle = load_bundle(run)
+    assert bundle.config["training"]["devices"] == "2"
