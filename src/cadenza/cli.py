@@ -22,8 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all sub-commands."""
     parser = argparse.ArgumentParser(
         prog="cadenza",
-        description="Learn music from symbolic scores and compose new pieces. "
-        "Without a sub-command: prepare the built-in Bach chorale corpus and print its report.",
+        description="Learn music from symbolic scores and compose new pieces. Without a "
+        "sub-command: prepare the built-in Bach chorales, train a chord LSTM on them and "
+        "compose a MIDI file, all under ./cadenza-output.",
     )
     parser.add_argument("--version", action="version", version=f"cadenza {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -220,6 +221,25 @@ def run_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_default_job(parser: argparse.ArgumentParser) -> int:
+    """The main job: prepare the built-in Bach chorales, train a small chord LSTM on them
+    (a few minutes on a CPU; skipped when the run already exists), and compose a MIDI file."""
+    corpus, run = DEFAULT_OUTPUT / "bach-corpus", DEFAULT_OUTPUT / "bach-chord-lstm"
+    song = DEFAULT_OUTPUT / "bach-chord-lstm.mid"
+    print(f"1/3 preparing the Bach chorales that ship with music21 -> {corpus}", flush=True)
+    run_prepare(parser.parse_args(["prepare", "--corpus", "bach", "-o", str(corpus)]))
+    if (run / "config.json").is_file():
+        print(f"\n2/3 using the model already trained in {run} (delete it to train again)")
+    else:
+        print(f"\n2/3 training a chord LSTM (default preset, at most 4 minutes) -> {run}")
+        train_args = ["train", str(corpus), "-o", str(run), "--max-minutes", "4"]
+        if run.exists() and (run / "checkpoints" / "last.ckpt").is_file():
+            train_args.append("--resume")  # an earlier main job was interrupted
+        run_train(parser.parse_args(train_args))
+    print(f"\n3/3 composing 500 tokens -> {song}")
+    return run_generate(parser.parse_args(["generate", str(run), "-o", str(song)]))
+
+
 def _format_warning(message, category, filename, lineno, line=None) -> str:
     return f"cadenza: warning: {message}\n"
 
@@ -229,11 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = _format_warning
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        default_job = ["prepare", "--corpus", "bach", "-o", str(DEFAULT_OUTPUT / "bach")]
-        args = parser.parse_args(default_job)
     handlers = {"prepare": run_prepare, "train": run_train, "generate": run_generate}
     try:
+        if args.command is None:
+            return run_default_job(parser)
         return handlers[args.command](args)
     except CadenzaError as error:
         print(f"cadenza: error: {error}", file=sys.stderr)
