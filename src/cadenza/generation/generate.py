@@ -25,7 +25,24 @@ def generate_ids(
     """`length` new token ids after `primer`; the primer is read once, then one step per token."""
     if length < 1:
         raise CadenzaError(f"--length must be at least 1, got {length}")
-    model = bundle.model
+    # oneDNN speeds up whole windows but makes one-token LSTM steps 2-5x slower on a CPU
+    # (benchmarks/RESULTS.md), and generation is almost all one-token steps.
+    enabled = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        return _generate(bundle.model, bundle, primer, length, sampling, generator)
+    finally:
+        torch.backends.mkldnn.enabled = enabled
+
+
+def _generate(
+    model: torch.nn.Module,
+    bundle: Bundle,
+    primer: list[int],
+    length: int,
+    sampling: SamplingConfig,
+    generator: torch.Generator,
+) -> list[int]:
     if primer:
         logits, _, state = model(torch.tensor([primer]))  # (1, P, V)
         last = logits[0, -1]
