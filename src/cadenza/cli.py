@@ -46,6 +46,13 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("-o", "--output", type=Path, required=True, help="run folder")
     train.add_argument("--model", default="chord-lstm", help="model name (chord-lstm)")
     train.add_argument("--preset", default="default", help="default, tutorial or tiny")
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one setting of the preset, e.g. --set hidden_size=384 (repeatable)",
+    )
     train.add_argument("--window", type=int, default=100, help="tokens per window (100)")
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--learning-rate", type=float, default=2e-3)
@@ -89,6 +96,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(
         preset=args.preset,
+        model_overrides=_parse_overrides(args.set),
         model=args.model,
         window=args.window,
         batch_size=args.batch_size,
@@ -109,6 +117,22 @@ def run_train(args: argparse.Namespace) -> int:
         shown = f"{best:.4f}" if best is not None else "none (no epoch finished)"
         print(f"Trained {summary['epochs']} epochs, best validation loss {shown} -> {args.output}")
     return 0
+
+
+def _parse_overrides(pairs: list[str]) -> dict:
+    """["hidden_size=384", "batch_norm=true"] -> {"hidden_size": 384, "batch_norm": True}."""
+    import json
+
+    overrides = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key:
+            raise CadenzaError(f"--set expects KEY=VALUE, got {pair!r}")
+        try:
+            overrides[key.strip()] = json.loads(value.strip().lower())
+        except ValueError:
+            raise CadenzaError(f"--set {pair}: the value must be a number or true/false") from None
+    return overrides
 
 
 def run_generate(args: argparse.Namespace) -> int:

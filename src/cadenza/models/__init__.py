@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from torch import nn
 
@@ -36,10 +36,16 @@ def preset_config(name: str, preset: str, vocab_size: int, **overrides: object) 
     if preset not in kind.presets:
         known = ", ".join(kind.presets)
         raise CadenzaError(f"unknown preset {preset!r} for {name} (known: {known})")
+    known = {f.name for f in fields(kind.config)} - {"vocab_size"}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise CadenzaError(
+            f"{name} has no setting {unknown[0]!r} (settings: {', '.join(sorted(known))})"
+        )
     values = {**kind.presets[preset], **overrides, "vocab_size": vocab_size}
     try:
         return kind.config(**values).to_dict()
-    except ValueError as error:
+    except (ValueError, TypeError) as error:
         raise CadenzaError(f"{name} preset {preset}: {error}") from None
 
 

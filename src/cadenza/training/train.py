@@ -13,7 +13,7 @@ import logging
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import lightning as L
@@ -39,6 +39,7 @@ class TrainConfig:
 
     model: str = "chord-lstm"
     preset: str = "default"
+    model_overrides: dict = field(default_factory=dict)  # e.g. {"hidden_size": 384}
     window: int = 100
     batch_size: int = 64
     learning_rate: float = 2e-3
@@ -154,7 +155,9 @@ def train(
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     corpus, run = Corpus(corpus_folder), Path(run)
     config = _resolve_config(run, corpus, config, resume)
-    model_config = preset_config(config.model, config.preset, len(corpus.vocabulary))
+    model_config = preset_config(
+        config.model, config.preset, len(corpus.vocabulary), **config.model_overrides
+    )
     data = SplitData(corpus, config)  # checks the corpus before anything is written
     if not resume and not _is_helper_process():
         _start_run_folder(run, corpus, config)
