@@ -14,13 +14,12 @@ peak resident memory can be read.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.results import machine, write_section
+from benchmarks.results import machine, run_python, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -90,10 +89,7 @@ print(json.dumps(result))
 
 
 def measure(*args: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", MEASURE, *args], capture_output=True, text=True, check=True
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_python(MEASURE, *args)
 
 
 def main() -> None:

@@ -13,12 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from benchmarks.results import machine, write_section
+from benchmarks.results import machine, run_python, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 EXCERPT_QUARTERS = 32
@@ -61,13 +59,7 @@ def make_files(source: Path, target: Path, count: int) -> int:
 
 
 def measure(folder: Path, output: Path) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", RUN_AND_MEASURE, str(folder), str(output)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_python(RUN_AND_MEASURE, str(folder), str(output))
     result["summary"] = json.loads((output / "manifest.json").read_text())
     return result
 

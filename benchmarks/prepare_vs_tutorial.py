@@ -11,7 +11,6 @@ whole `cadenza prepare` command including interpreter start-up.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.results import machine, write_section
+from benchmarks.results import machine, run_python, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 TUTORIAL_LOOP = """
@@ -49,13 +48,6 @@ print(json.dumps({"times": times, "files": summary["files"], "tokens": summary["
 """
 
 
-def _python(code: str, *args: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--midi-dir", type=Path, default=REPO.parent / "shared/data/midi_songs")
@@ -63,8 +55,8 @@ def main() -> None:
     args = parser.parse_args()
     cadenza = str(Path(sys.executable).with_name("cadenza"))
     with tempfile.TemporaryDirectory() as scratch:
-        tutorial = _python(TUTORIAL_LOOP, str(args.midi_dir))
-        inside = _python(IN_PROCESS, str(args.midi_dir), scratch, str(args.runs))
+        tutorial = run_python(TUTORIAL_LOOP, str(args.midi_dir))
+        inside = run_python(IN_PROCESS, str(args.midi_dir), scratch, str(args.runs))
         whole = []
         for run in range(args.runs):
             started = time.perf_counter()

@@ -7,6 +7,7 @@ files starts without loading music21 or any neural-network library.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 import warnings
@@ -257,8 +258,10 @@ def run_default_job(parser: argparse.ArgumentParser) -> int:
     else:
         print(f"\n2/3 training a chord LSTM (default preset, at most 4 minutes) -> {run}")
         train_args = ["train", str(corpus), "-o", str(run), "--max-minutes", "4"]
-        if run.exists() and (run / "checkpoints" / "last.ckpt").is_file():
+        if (run / "checkpoints" / "last.ckpt").is_file():
             train_args.append("--resume")  # an earlier main job was interrupted
+        elif run.is_dir() and {p.name for p in run.iterdir()} <= {"train.json", "logs"}:
+            shutil.rmtree(run)  # stopped before its first epoch ended: nothing to keep
         run_train(parser.parse_args(train_args))
     print(f"\n3/3 composing 500 tokens -> {song}")
     return run_generate(parser.parse_args(["generate", str(run), "-o", str(song)]))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -25,24 +27,24 @@ def generate_ids(
     """`length` new token ids after `primer`; the primer is read once, then one step per token."""
     if length < 1:
         raise CadenzaError(f"--length must be at least 1, got {length}")
-    # oneDNN speeds up whole windows but makes one-token LSTM steps 2-5x slower on a CPU
-    # (benchmarks/RESULTS.md), and generation is almost all one-token steps.
+    model = bundle.model
+    with _without_onednn():
+        return _sample_after(model, bundle, primer, length, sampling, generator)
+
+
+@contextmanager
+def _without_onednn() -> Iterator[None]:
+    """oneDNN speeds up whole windows but makes one-token LSTM steps 2-5x slower on a CPU
+    (benchmarks/RESULTS.md), and generation is almost all one-token steps."""
     enabled = torch.backends.mkldnn.enabled
     torch.backends.mkldnn.enabled = False
     try:
-        return _generate(bundle.model, bundle, primer, length, sampling, generator)
+        yield
     finally:
         torch.backends.mkldnn.enabled = enabled
 
 
-def _generate(
-    model: torch.nn.Module,
-    bundle: Bundle,
-    primer: list[int],
-    length: int,
-    sampling: SamplingConfig,
-    generator: torch.Generator,
-) -> list[int]:
+def _sample_after(model, bundle, primer, length, sampling, generator) -> list[int]:
     if primer:
         logits, _, state = model(torch.tensor([primer]))  # (1, P, V)
         last = logits[0, -1]
