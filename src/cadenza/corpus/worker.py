@@ -7,6 +7,7 @@ integer array of indices into them, never one Python object per note or token.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,5 +164,9 @@ def _file_result(path: str, digest: str, pieces: list[PieceResult], note: str) -
         lengths = ", ".join(str(p.length) for p in pieces[:5])
         return FileResult(path, digest, "skipped", reason, f"{note}; tokens: {lengths}", pieces)
     if len(pieces) > 1:
-        note = f"{note}; kept {len(kept)} of {len(pieces)} pieces"
+        dropped = Counter(p.skipped for p in pieces if p.skipped)
+        reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(dropped.items()))
+        note = f"{note}; kept {len(kept)} of {len(pieces)} pieces" + (
+            f" ({reasons})" if reasons else ""
+        )
     return FileResult(path, digest, "ok", "", note, pieces)
