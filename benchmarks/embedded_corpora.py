@@ -38,7 +38,7 @@ def main() -> None:
 Command: `.venv/bin/python -m benchmarks.embedded_corpora`
 Machine: {machine()}
 
-| corpus | files | pieces kept | tokens (chord) | vocabulary | cold (s) | again, from the cache (s) |
+| corpus | files | pieces kept | tokens (chord) | vocabulary | cold (s) | again, cached (s) |
 |---|---:|---:|---:|---:|---:|---:|
 {chr(10).join(rows)}
 
