@@ -28,7 +28,7 @@ def main() -> None:
                 times.append(time.perf_counter() - started)
             manifest = json.loads(Path(f"{scratch}/{name}/manifest.json").read_text())
             rows.append(
-                f"| {name} | {manifest['files']} | {manifest['pieces']:,} | "
+                f"| {name} | {manifest['file_count']} | {manifest['piece_count']:,} | "
                 f"{manifest['tokens']:,} | {manifest['vocab_size']} | {times[0]:.1f} | "
                 f"{times[1]:.1f} |"
             )

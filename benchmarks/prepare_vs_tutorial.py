@@ -43,7 +43,7 @@ for run in range(int(sys.argv[3])):
     summary = prepare_corpus(discover_scores([sys.argv[1]]), Path(sys.argv[2]) / str(run),
                              PrepareSettings(), progress=False)
     times.append(time.perf_counter() - started)
-print(json.dumps({"times": times, "files": summary["files"], "tokens": summary["tokens"],
+print(json.dumps({"times": times, "files": summary["file_count"], "tokens": summary["tokens"],
                   "outcomes": summary["outcomes"]}))
 """
 

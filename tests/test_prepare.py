@@ -57,6 +57,14 @@ def test_prepare_writes_a_complete_corpus(tmp_path):
         expected = representation.encode(read_score(row["source"]))
         assert corpus.vocabulary.decode(corpus.piece(index)) == expected
     assert corpus.vocabulary.tokens == sorted(corpus.vocabulary.tokens)
+
+    def no_repeated_keys(pairs):
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), keys
+        return dict(pairs)
+
+    for name in ("manifest.json", "report.json", "vocab.json"):
+        json.loads((tmp_path / "corpus" / name).read_text(), object_pairs_hook=no_repeated_keys)
     train, validation = corpus.piece_indices("train"), corpus.piece_indices("validation")
     assert sorted([*train, *validation]) == list(range(6))
 
@@ -197,14 +205,17 @@ def test_the_tutorial_files_are_all_accounted_for(tmp_path, midi_songs, capsys):
     assert len(report) == 92
     assert all(row["status"] == "ok" for row in report.values())
     corpus = Corpus(tmp_path / "corpus")
-    assert corpus.manifest["pieces"] and len(corpus) == 92
+    assert corpus.manifest["piece_count"] == len(corpus.manifest["pieces"]) == len(corpus) == 92
+    report = json.loads((tmp_path / "corpus" / "report.json").read_text())
+    assert report["file_count"] == len(report["files"]) == 92
 
 
 @pytest.mark.slow
 def test_embedded_bach_corpus(tmp_path):
     assert _prepare("--corpus", "bach", "-o", str(tmp_path / "bach")) == 0
     corpus = Corpus(tmp_path / "bach")
-    assert corpus.manifest["files"] == 350
+    assert corpus.manifest["file_count"] == 350
+    assert corpus.manifest["piece_count"] == len(corpus.manifest["pieces"]) == 350
     assert corpus.manifest["outcomes"] == {"ok": 350}
     assert corpus.manifest["pieces_per_split"]["validation"] > 20
     assert "4.7.11" in corpus.vocabulary  # E minor triads, common in the chorales

@@ -9,7 +9,7 @@ def format_summary(summary: dict, output: Path, seconds: float) -> str:
     """A short table of outcomes, the split, the vocabulary, and the skipped files."""
     settings = summary["settings"]
     lines = [
-        f"Prepared {summary['files']} files in {seconds:.2f} s -> {output}",
+        f"Prepared {summary['file_count']} files in {seconds:.2f} s -> {output}",
         f"  representation {settings['representation']}, parser {settings['parser']}, "
         f"tracks: {summary['track_policy']}",
         "",
@@ -25,7 +25,7 @@ def format_summary(summary: dict, output: Path, seconds: float) -> str:
     pieces, tokens = summary["pieces_per_split"], summary["tokens_per_split"]
     lines += [
         "",
-        f"  pieces {summary['pieces']:,} (train {pieces['train']:,}, "
+        f"  pieces {summary['piece_count']:,} (train {pieces['train']:,}, "
         f"validation {pieces['validation']:,})",
         f"  tokens {summary['tokens']:,} (train {tokens['train']:,}, "
         f"validation {tokens['validation']:,}), vocabulary {summary['vocab_size']:,}",

@@ -141,11 +141,11 @@ class CorpusWriter:
             "track_policy": settings.policy_text(),
             "validation_fraction": self.validation_fraction,
             "sources": sources,
-            "files": sum(v for k, v in self.counts.items() if k != "cached"),
+            "file_count": sum(v for k, v in self.counts.items() if k != "cached"),
             "outcomes": {k: v for k, v in sorted(self.counts.items()) if k != "cached"},
             "cached_files": self.counts["cached"],
             "track_policy_outcomes": dict(self.policy_notes.most_common()),
-            "pieces": len(self.splits),
+            "piece_count": len(self.splits),
             "pieces_per_split": {
                 name: self.splits.count(index) for index, name in enumerate(SPLIT_NAMES)
             },
