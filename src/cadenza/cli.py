@@ -176,7 +176,11 @@ def _add_prepare(commands: argparse._SubParsersAction) -> None:
     prepare.add_argument(
         "--corpus", choices=("bach", "essen"), help="use a corpus that ships inside music21"
     )
-    prepare.add_argument("--representation", default="chord", help="token representation")
+    prepare.add_argument(
+        "--representation",
+        default="chord",
+        help="chord (the note/chord tutorial's, default) or pitch-duration (with rests)",
+    )
     prepare.add_argument(
         "--chord-scope",
         choices=("piece", "track"),
@@ -236,7 +240,7 @@ def run_prepare(args: argparse.Namespace) -> int:
     )
     from cadenza.representations import get_representation
 
-    get_representation(settings.representation, scope=settings.chord_scope)  # fail early
+    get_representation(settings.representation)  # fail early on an unknown name
     started = time.perf_counter()
     summary = prepare_corpus(
         files, args.output, settings, args.validation, args.workers, not args.quiet, sources, total

@@ -105,7 +105,7 @@ class CorpusWriter:
         for handle in (self._raw, self._pieces, self._files):
             handle.close()
         vocabulary = Vocabulary(
-            sorted(self.vocab_index), settings.representation, {"scope": settings.chord_scope}
+            sorted(self.vocab_index), settings.representation, settings.representation_options()
         )
         remap = np.zeros(max(len(self.vocab_index), 1), dtype=np.uint32)
         for token, first_id in self.vocab_index.items():

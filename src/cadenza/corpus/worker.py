@@ -36,6 +36,10 @@ class PrepareSettings:
         if self.min_tokens < 2:
             raise CadenzaError(f"--min-tokens must be at least 2, got {self.min_tokens}")
 
+    def representation_options(self) -> dict:
+        """The settings of the representation that change its tokens."""
+        return {"scope": self.chord_scope} if self.representation == "chord" else {}
+
     def policy_text(self) -> str:
         """What the track policy does, in words."""
         if self.parser == "music21":
@@ -131,7 +135,9 @@ def _tokenize_file(path: str, digest: str, settings: PrepareSettings) -> FileRes
     from cadenza.music.io import read_pieces
     from cadenza.representations import get_representation
 
-    representation = get_representation(settings.representation, scope=settings.chord_scope)
+    representation = get_representation(
+        settings.representation, **settings.representation_options()
+    )
     policy = TrackPolicy(settings.track, settings.include_drums)
     pieces, notes = [], []
     scores = read_pieces(path)

@@ -1,0 +1,129 @@
+"""The `pitch-duration` representation (Generative Deep Learning, chapter 7), with rests.
+
+The score is chordified: every note start and end over all tracks cuts the piece into
+segments, and each segment is one event: the pitches sounding in it ("E4", or "C4.E4.G4"
+low to high, or "rest") and its length in quarters ("0.5", "1.0", "1/3", "2/3"). An event is
+two tokens, pitch then duration. A piece opens with the pair START 0 and closes with END 0,
+so that a model can begin from nothing and stop on its own.
+
+Onsets and note ends are snapped to the nearest 1/12 of a quarter, the finest grid that
+holds 16th notes (3/12), triplet 8ths (4/12) and triplet 16ths (2/12) wherever they start,
+so every duration is a multiple of 1/12 quarter; notes that snap to no length are dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from cadenza.errors import CadenzaError
+from cadenza.music.score import DEFAULT_TEMPO_BPM, DEFAULT_VELOCITY, Score, TempoChange, Track
+from cadenza.representations.chord import TWELFTHS_PER_QUARTER
+from cadenza.representations.pitch_names import PITCH_NAMES, parse_pitch_name
+
+START, END, REST = "START", "END", "rest"
+FRAME_DURATION = "0"
+
+
+def duration_token(twelfths: int) -> str:
+    """A length in twelfths of a quarter as music21 prints quarter lengths: "0.5", "1/3"."""
+    value = Fraction(twelfths, TWELFTHS_PER_QUARTER)
+    if value.denominator & (value.denominator - 1) == 0:  # a power of two: a plain decimal
+        return str(float(value))
+    return str(value)
+
+
+def parse_duration(token: str) -> Fraction:
+    """A duration token -> quarter length as a fraction."""
+    try:
+        value = Fraction(token)
+    except (ValueError, ZeroDivisionError):
+        raise CadenzaError(f"not a duration token: {token!r}") from None
+    if value < 0:
+        raise CadenzaError(f"negative duration token: {token!r}")
+    return value
+
+
+def is_duration_token(token: str) -> bool:
+    """Duration tokens start with a digit; pitch tokens with a letter (names, rest, START, END)."""
+    return token[:1].isdigit()
+
+
+def chordify(score: Score) -> list[tuple[tuple[int, ...], int]]:
+    """Segments of the piece from time 0: (sounding MIDI pitches, length in twelfths)."""
+    track = score.merged()
+    starts = np.round(track.onsets * TWELFTHS_PER_QUARTER).astype(np.int64)
+    ends = np.round((track.onsets + track.durations) * TWELFTHS_PER_QUARTER).astype(np.int64)
+    keep = ends > starts
+    starts, ends, pitches = starts[keep], ends[keep], track.pitches[keep].astype(int)
+    if not len(starts):
+        return []
+    boundaries = np.unique(np.concatenate([[0], starts, ends]))
+    boundaries = boundaries[boundaries >= 0]
+    segments = []
+    for left, right in zip(boundaries[:-1].tolist(), boundaries[1:].tolist(), strict=True):
+        sounding = (starts <= left) & (ends > left)
+        segments.append((tuple(sorted(set(pitches[sounding].tolist()))), right - left))
+    return segments
+
+
+@dataclass(frozen=True)
+class PitchDurationRepresentation:
+    """Encode a score as (pitch, duration) token pairs framed by START and END."""
+
+    program: int = 0
+    velocity: int = DEFAULT_VELOCITY
+    name: str = "pitch-duration"
+
+    def settings(self) -> dict:
+        """The encoding settings, stored with the vocabulary."""
+        return {}
+
+    def encode(self, score: Score) -> list[str]:
+        """Score -> [START, "0", pitch, duration, ..., END, "0"]; [] for a piece with no notes."""
+        segments = chordify(score)
+        if not segments:
+            return []
+        tokens = [START, FRAME_DURATION]
+        for pitches, length in segments:
+            pitch = ".".join(PITCH_NAMES[p] for p in pitches) if pitches else REST
+            tokens += [pitch, duration_token(length)]
+        return [*tokens, END, FRAME_DURATION]
+
+    def decode(self, tokens: Sequence[str], bpm: float = DEFAULT_TEMPO_BPM) -> Score:
+        """Token pairs -> a one-track score with the real durations; rests leave silence."""
+        if len(tokens) % 2:
+            raise CadenzaError(f"pitch-duration tokens come in pairs, got {len(tokens)} tokens")
+        onsets, durations, pitches, time = [], [], [], Fraction(0)
+        for pitch, duration in zip(tokens[::2], tokens[1::2], strict=True):
+            if pitch == END:
+                break
+            length = parse_duration(duration)
+            if pitch not in (START, REST):
+                for midi_pitch in event_pitches(pitch):
+                    onsets.append(float(time))
+                    durations.append(float(length))
+                    pitches.append(midi_pitch)
+            time += length
+        track = Track(
+            name="Melody",
+            program=self.program,
+            onsets=onsets,
+            durations=durations,
+            pitches=pitches,
+            velocities=np.full(len(pitches), self.velocity),
+        )
+        return Score(tracks=[track], tempos=[TempoChange(0.0, bpm)])
+
+
+def event_pitches(token: str) -> list[int]:
+    """MIDI pitches of a pitch token ("E4" or "C4.E4.G4"); [] for rest, START and END."""
+    if token in (START, END, REST):
+        return []
+    try:
+        return [parse_pitch_name(name) for name in token.split(".")]
+    except ValueError:
+        raise CadenzaError(f"not a pitch token: {token!r}") from None
