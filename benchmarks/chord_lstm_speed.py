@@ -34,7 +34,7 @@ task, corpus_dir, preset, scheme, mkldnn, seconds = sys.argv[1:7]
 torch.backends.mkldnn.enabled = mkldnn == "on"
 torch.manual_seed(0)
 corpus = Corpus(corpus_dir)
-model = build_model("chord-lstm", preset_config("chord-lstm", preset, len(corpus.vocabulary)))
+model = build_model("chord-lstm", preset_config("chord-lstm", preset, corpus.vocabulary))
 stream = SplitStream(corpus, "train", 100)
 result = {}
 if task == "train":

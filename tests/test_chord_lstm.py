@@ -6,11 +6,16 @@ import torch
 from cadenza.errors import CadenzaError
 from cadenza.models import build_model, preset_config
 from cadenza.models.chord_lstm import PRESETS
+from cadenza.representations import Vocabulary
+
+
+def _vocabulary(size: int) -> Vocabulary:
+    return Vocabulary([f"token{i}" for i in range(size)], "chord")
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_shapes_and_finite_loss_per_preset(preset):
-    model = build_model("chord-lstm", preset_config("chord-lstm", preset, vocab_size=50))
+    model = build_model("chord-lstm", preset_config("chord-lstm", preset, _vocabulary(50)))
     tokens = torch.randint(0, 50, (3, 12))
     logits, loss, (hidden, cell) = model(tokens, torch.randint(0, 50, (3, 12)))
     assert logits.shape == (3, 12, 50)
@@ -21,7 +26,7 @@ def test_shapes_and_finite_loss_per_preset(preset):
 
 
 def test_tutorial_preset_matches_the_tutorial_architecture():
-    config = preset_config("chord-lstm", "tutorial", vocab_size=329)
+    config = preset_config("chord-lstm", "tutorial", _vocabulary(329))
     assert (config["layers"], config["hidden_size"], config["dense_size"]) == (3, 512, 256)
     assert config["batch_norm"] and config["dropout"] == 0.3
     model = build_model("chord-lstm", config)
@@ -32,7 +37,7 @@ def test_tutorial_preset_matches_the_tutorial_architecture():
 @pytest.mark.parametrize("preset", ["default", "tutorial"])
 def test_carried_state_gives_the_same_logits_as_the_whole_sequence(preset):
     torch.manual_seed(0)
-    model = build_model("chord-lstm", preset_config("chord-lstm", preset, vocab_size=30)).eval()
+    model = build_model("chord-lstm", preset_config("chord-lstm", preset, _vocabulary(30))).eval()
     tokens = torch.randint(0, 30, (1, 20))
     with torch.no_grad():
         whole, _, _ = model(tokens)
@@ -46,7 +51,7 @@ def test_carried_state_gives_the_same_logits_as_the_whole_sequence(preset):
 
 def test_overfits_a_repeating_pattern_to_near_zero_loss():
     torch.manual_seed(0)
-    model = build_model("chord-lstm", preset_config("chord-lstm", "tiny", vocab_size=8))
+    model = build_model("chord-lstm", preset_config("chord-lstm", "tiny", _vocabulary(8)))
     pattern = torch.tensor([0, 2, 4, 5, 7, 5, 4, 2] * 8)
     inputs, targets = pattern[:-1].repeat(4, 1), pattern[1:].repeat(4, 1)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
@@ -60,8 +65,8 @@ def test_overfits_a_repeating_pattern_to_near_zero_loss():
 
 def test_bad_presets_and_configs():
     with pytest.raises(CadenzaError, match="unknown preset 'huge'"):
-        preset_config("chord-lstm", "huge", 10)
+        preset_config("chord-lstm", "huge", _vocabulary(10))
     with pytest.raises(CadenzaError, match="unknown model 'gru'"):
-        preset_config("gru", "default", 10)
+        preset_config("gru", "default", _vocabulary(10))
     with pytest.raises(CadenzaError, match="dropout"):
-        preset_config("chord-lstm", "default", 10, dropout=1.5)
+        preset_config("chord-lstm", "default", _vocabulary(10), dropout=1.5)

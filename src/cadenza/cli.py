@@ -121,11 +121,24 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
         help="random (a window of the training data), none, or a MIDI/MusicXML file",
     )
     generate.add_argument("--temperature", type=float, default=1.0, help="0 is greedy (1.0)")
+    generate.add_argument(
+        "--pitch-temperature", type=float, help="pitch head, two-stream models (--temperature)"
+    )
+    generate.add_argument(
+        "--duration-temperature", type=float, help="duration head (--temperature)"
+    )
     generate.add_argument("--top-k", type=int, default=0, help="keep the k likeliest (0: all)")
     generate.add_argument("--top-p", type=float, default=1.0, help="nucleus share (1: all)")
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--step", type=float, default=0.5, help="quarters per token (0.5)")
     generate.add_argument("--tempo", type=float, default=120.0, help="beats per minute (120)")
+    generate.add_argument("--instrument", type=int, default=0, help="MIDI program (0: piano)")
+    generate.add_argument("--key", help="key signature to write, e.g. C, A minor, Bb")
+    generate.add_argument(
+        "--plots",
+        action="store_true",
+        help="also write PNGs of the predicted pitch probabilities and of the attention",
+    )
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -177,8 +190,12 @@ def run_generate(args: argparse.Namespace) -> int:
     """Handle `cadenza generate`."""
     import torch
 
+    from cadenza.generation.events import generate_events
     from cadenza.generation.generate import generate_ids, primer_ids
+    from cadenza.generation.plots import plot_generation
     from cadenza.generation.sampling import SamplingConfig
+    from cadenza.models import model_kind
+    from cadenza.music.keys import parse_key
     from cadenza.music.midi import write_midi
     from cadenza.representations import get_representation
     from cadenza.training.bundle import load_bundle
@@ -186,17 +203,49 @@ def run_generate(args: argparse.Namespace) -> int:
     sampling = SamplingConfig(args.temperature, args.top_k, args.top_p)
     if args.step <= 0 or args.tempo <= 0:
         raise CadenzaError(f"--step and --tempo must be positive, got {args.step}, {args.tempo}")
+    if not 0 <= args.instrument <= 127:
+        raise CadenzaError(f"--instrument must be a MIDI program 0..127, got {args.instrument}")
+    key = parse_key(args.key) if args.key else None
     bundle = load_bundle(args.run)
     generator = torch.Generator().manual_seed(args.seed)
     primer = primer_ids(bundle, args.primer, generator)
-    ids = generate_ids(bundle, primer, args.length, sampling, generator)
-    tokens = bundle.vocabulary.decode(ids)
+    if model_kind(bundle.config["model"]["name"]).tokens_per_step == 2:
+        tokens, trace = generate_events(
+            bundle, primer, args.length, _head_sampling(args, "pitch"),
+            _head_sampling(args, "duration"), generator,
+        )  # fmt: skip
+        shown = f"{len(tokens) // 2} events"
+    else:
+        tokens, trace = (
+            bundle.vocabulary.decode(
+                generate_ids(bundle, primer, args.length, sampling, generator)
+            ),
+            None,
+        )
+        shown = f"{len(tokens)} tokens ({len(set(tokens))} distinct)"
     settings = bundle.config["representation"]
-    representation = get_representation(settings["name"], step=args.step, **settings["settings"])
-    write_midi(representation.decode(tokens, bpm=args.tempo), args.output)
-    distinct = len(set(tokens))
-    print(f"Wrote {len(tokens)} tokens ({distinct} distinct) to {args.output}")
+    representation = get_representation(
+        settings["name"], step=args.step, program=args.instrument, **settings["settings"]
+    )
+    score = representation.decode(tokens, bpm=args.tempo)
+    score.key_signatures = [key] if key else []
+    write_midi(score, args.output)
+    print(f"Wrote {shown} to {args.output}")
+    if args.plots:
+        if trace is None:
+            raise CadenzaError("--plots needs a model with attention (attention-lstm)")
+        for path in plot_generation(trace, args.output.with_suffix("")):
+            print(f"  picture: {path}")
     return 0
+
+
+def _head_sampling(args: argparse.Namespace, head: str):
+    from cadenza.generation.sampling import SamplingConfig
+
+    temperature = getattr(args, f"{head}_temperature")
+    return SamplingConfig(
+        args.temperature if temperature is None else temperature, args.top_k, args.top_p
+    )
 
 
 def _add_prepare(commands: argparse._SubParsersAction) -> None:

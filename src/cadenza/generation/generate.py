@@ -13,6 +13,11 @@ from cadenza.errors import CadenzaError
 from cadenza.generation.sampling import SamplingConfig, sample_next
 from cadenza.representations import get_representation
 from cadenza.representations.chord import nearest_chord_token
+from cadenza.representations.pitch_duration import (
+    END,
+    FRAME_DURATION,
+    nearest_pitch_duration_token,
+)
 from cadenza.training.bundle import Bundle
 
 
@@ -28,12 +33,12 @@ def generate_ids(
     if length < 1:
         raise CadenzaError(f"--length must be at least 1, got {length}")
     model = bundle.model
-    with _without_onednn():
+    with without_onednn():
         return _sample_after(model, bundle, primer, length, sampling, generator)
 
 
 @contextmanager
-def _without_onednn() -> Iterator[None]:
+def without_onednn() -> Iterator[None]:
     """oneDNN speeds up whole windows but makes one-token LSTM steps 2-5x slower on a CPU
     (benchmarks/RESULTS.md), and generation is almost all one-token steps."""
     enabled = torch.backends.mkldnn.enabled
@@ -79,12 +84,17 @@ def file_primer_ids(bundle: Bundle, path: Path) -> list[int]:
     encoder = get_representation(representation["name"], **representation["settings"])
     score, _ = apply_track_policy(read_score(path), TrackPolicy())
     tokens = encoder.encode(score)
+    if tokens[-2:] == [END, FRAME_DURATION]:
+        tokens = tokens[:-2]  # a primer goes on: it does not end
     if not tokens:
         raise CadenzaError(f"{path}: the primer has no notes")
     vocabulary = bundle.vocabulary
+    nearest = (
+        nearest_pitch_duration_token if encoder.name == "pitch-duration" else nearest_chord_token
+    )
     unknown = sorted({t for t in tokens if t not in vocabulary})
     if unknown:
-        mapping = {t: nearest_chord_token(t, vocabulary.tokens) for t in unknown}
+        mapping = {t: nearest(t, vocabulary.tokens) for t in unknown}
         shown = ", ".join(f"{t} -> {mapping[t]}" for t in unknown[:8])
         more = f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
         warnings.warn(

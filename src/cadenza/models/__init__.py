@@ -2,25 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 from torch import nn
 
 from cadenza.errors import CadenzaError
+from cadenza.models.attention_lstm import PRESETS as ATTENTION_LSTM_PRESETS
+from cadenza.models.attention_lstm import AttentionLSTM, AttentionLSTMConfig
 from cadenza.models.chord_lstm import PRESETS as CHORD_LSTM_PRESETS
 from cadenza.models.chord_lstm import ChordLSTM, ChordLSTMConfig
+from cadenza.representations.pitch_duration import pair_vocabularies
+from cadenza.representations.vocab import Vocabulary
+
+
+def _one_stream_sizes(vocabulary: Vocabulary) -> dict:
+    return {"vocab_size": len(vocabulary)}
+
+
+def _pair_sizes(vocabulary: Vocabulary) -> dict:
+    if vocabulary.representation != "pitch-duration":
+        raise CadenzaError(
+            f"attention-lstm needs a pitch-duration corpus, not {vocabulary.representation!r} "
+            "(prepare it with --representation pitch-duration)"
+        )
+    pitches, durations = pair_vocabularies(vocabulary.tokens)
+    return {"pitch_vocab_size": len(pitches), "duration_vocab_size": len(durations)}
 
 
 @dataclass(frozen=True)
 class ModelKind:
-    """A model class, its config class and its named presets."""
+    """A model class, its config class, its presets, how many tokens make one step of it,
+    and the config fields that the vocabulary decides."""
 
     model: type[nn.Module]
     config: type
     presets: dict[str, dict]
+    tokens_per_step: int
+    sizes: Callable[[Vocabulary], dict]
 
 
-MODELS = {"chord-lstm": ModelKind(ChordLSTM, ChordLSTMConfig, CHORD_LSTM_PRESETS)}
+MODELS = {
+    "chord-lstm": ModelKind(ChordLSTM, ChordLSTMConfig, CHORD_LSTM_PRESETS, 1, _one_stream_sizes),
+    "attention-lstm": ModelKind(
+        AttentionLSTM, AttentionLSTMConfig, ATTENTION_LSTM_PRESETS, 2, _pair_sizes
+    ),
+}
 
 
 def model_kind(name: str) -> ModelKind:
@@ -30,19 +57,20 @@ def model_kind(name: str) -> ModelKind:
     return MODELS[name]
 
 
-def preset_config(name: str, preset: str, vocab_size: int, **overrides: object) -> dict:
-    """The config of a named preset for a vocabulary size, with overrides, as a dict."""
+def preset_config(name: str, preset: str, vocabulary: Vocabulary, **overrides: object) -> dict:
+    """The config of a named preset for a vocabulary, with overrides, as a dict."""
     kind = model_kind(name)
     if preset not in kind.presets:
         known = ", ".join(kind.presets)
         raise CadenzaError(f"unknown preset {preset!r} for {name} (known: {known})")
-    known = {f.name for f in fields(kind.config)} - {"vocab_size"}
+    sizes = kind.sizes(vocabulary)
+    known = {f.name for f in fields(kind.config)} - set(sizes)
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise CadenzaError(
             f"{name} has no setting {unknown[0]!r} (settings: {', '.join(sorted(known))})"
         )
-    values = {**kind.presets[preset], **overrides, "vocab_size": vocab_size}
+    values = {**kind.presets[preset], **overrides, **sizes}
     try:
         return kind.config(**values).to_dict()
     except (ValueError, TypeError) as error:

@@ -127,3 +127,37 @@ def event_pitches(token: str) -> list[int]:
         return [parse_pitch_name(name) for name in token.split(".")]
     except ValueError:
         raise CadenzaError(f"not a pitch token: {token!r}") from None
+
+
+def pair_vocabularies(tokens: Sequence[str]) -> tuple[list[str], list[str]]:
+    """A pitch-duration vocabulary split into its pitch tokens and its duration tokens."""
+    pitches = [t for t in tokens if not is_duration_token(t)]
+    durations = [t for t in tokens if is_duration_token(t)]
+    return pitches, durations
+
+
+def pair_lookup(tokens: Sequence[str]) -> np.ndarray:
+    """For each id of the shared vocabulary, its index among the pitches or the durations."""
+    pitches, durations = pair_vocabularies(tokens)
+    position = {t: i for i, t in enumerate(pitches)} | {t: i for i, t in enumerate(durations)}
+    return np.array([position[t] for t in tokens], dtype=np.int64)
+
+
+def nearest_pitch_duration_token(token: str, known: Sequence[str]) -> str:
+    """The known token closest to `token`, of the same kind: the nearest length for a duration;
+    for pitches the one sharing the most pitches (then the closest lowest pitch)."""
+    if is_duration_token(token):
+        wanted = parse_duration(token)
+        candidates = [t for t in known if is_duration_token(t)]
+        return min(candidates, key=lambda t: (abs(parse_duration(t) - wanted), t))
+    candidates = [t for t in known if not is_duration_token(t) and t not in (START, END)]
+    wanted_pitches = set(event_pitches(token))
+
+    def distance(candidate: str) -> tuple[float, int, str]:
+        pitches = set(event_pitches(candidate))
+        union = wanted_pitches | pitches
+        similarity = len(wanted_pitches & pitches) / len(union) if union else 1.0
+        lowest = abs(min(pitches, default=0) - min(wanted_pitches, default=0))
+        return (-similarity, lowest, candidate)
+
+    return min(candidates, key=distance)

@@ -17,7 +17,7 @@ from torch import nn
 from cadenza import __version__
 from cadenza.atomic import atomic_path, write_text_atomic
 from cadenza.errors import CadenzaError
-from cadenza.models import build_model
+from cadenza.models import build_model, model_kind
 from cadenza.representations.vocab import Vocabulary
 
 BUNDLE_FORMAT = "cadenza-run"
@@ -96,10 +96,11 @@ def load_bundle(folder: str | Path) -> Bundle:
         raise CadenzaError(
             f"{folder}: vocab.json is not the vocabulary this model was trained with"
         )
-    if len(vocabulary) != model_config.get("vocab_size"):
+    sizes = model_kind(name).sizes(vocabulary)
+    if any(model_config.get(key) != value for key, value in sizes.items()):
         raise CadenzaError(
-            f"{folder}: the vocabulary has {len(vocabulary)} tokens but the model was built "
-            f"for {model_config.get('vocab_size')}"
+            f"{folder}: the vocabulary gives {sizes} but the model was built for "
+            f"{ {key: model_config.get(key) for key in sizes} }"
         )
     try:
         weights = load_file(str(folder / WEIGHTS))

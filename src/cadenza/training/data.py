@@ -16,20 +16,37 @@ from cadenza.corpus.store import Corpus
 
 
 class SplitStream(Dataset):
-    """The pieces of one split as one virtual stream; item `start` is the window at `start`."""
+    """The pieces of one split as one virtual stream; item `start` is the window at `start`.
 
-    def __init__(self, corpus: Corpus, split: str, window: int) -> None:
+    A step is one token, or for two-stream models (pitch and duration) one pair of tokens,
+    which `lookup` maps from the shared vocabulary to each stream's own ids.
+    """
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        split: str,
+        window: int,
+        tokens_per_step: int = 1,
+        lookup: np.ndarray | None = None,
+    ) -> None:
         pieces = corpus.piece_indices(split)
         self.tokens = corpus.tokens
         self.starts = corpus.offsets[pieces]
         lengths = corpus.offsets[pieces + 1] - self.starts
         self.virtual = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         self.window = window
+        self.tokens_per_step = tokens_per_step
+        self.lookup = lookup
 
     @property
     def length(self) -> int:
-        """Tokens in the stream."""
-        return int(self.virtual[-1])
+        """Steps in the stream."""
+        return int(self.virtual[-1]) // self.tokens_per_step
+
+    def steps(self, start: int, count: int) -> np.ndarray:
+        """Shared-vocabulary token ids of `count` steps from step `start`, flat."""
+        return self.read(start * self.tokens_per_step, count * self.tokens_per_step)
 
     def read(self, start: int, count: int) -> np.ndarray:
         """`count` tokens of the stream from `start`, gathered across piece boundaries."""
@@ -45,8 +62,11 @@ class SplitStream(Dataset):
         return np.concatenate(parts).astype(np.int64)
 
     def __getitem__(self, start: int) -> tuple[torch.Tensor, torch.Tensor]:
-        tokens = torch.from_numpy(self.read(int(start), self.window + 1))
-        return tokens[:-1], tokens[1:]  # (T,), (T,): inputs and next-token targets
+        ids = self.steps(int(start), self.window + 1)
+        if self.tokens_per_step > 1:
+            ids = self.lookup[ids].reshape(self.window + 1, self.tokens_per_step)
+        tokens = torch.from_numpy(ids)
+        return tokens[:-1], tokens[1:]  # (T,) or (T, 2): inputs and next-step targets
 
 
 class WindowSampler(Sampler[int]):

@@ -24,7 +24,8 @@ from torch.utils.data import DataLoader
 from cadenza.atomic import write_text_atomic
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
-from cadenza.models import preset_config
+from cadenza.models import model_kind, preset_config
+from cadenza.representations.pitch_duration import pair_lookup
 from cadenza.training.bundle import library_versions, save_bundle
 from cadenza.training.data import SplitStream, WindowSampler
 from cadenza.training.module import TokenModelTask
@@ -77,16 +78,17 @@ class SplitData(L.LightningDataModule):
     def __init__(self, corpus: Corpus, config: TrainConfig) -> None:
         super().__init__()
         self.config = config
-        self.train = SplitStream(corpus, "train", config.window)
+        per_step = model_kind(config.model).tokens_per_step
+        lookup = pair_lookup(corpus.vocabulary.tokens) if per_step == 2 else None
+        self.train = SplitStream(corpus, "train", config.window, per_step, lookup)
         validation_length = int(corpus.manifest["tokens_per_split"]["validation"])
-        if validation_length < 2:
+        if validation_length // per_step < 2:
             raise CadenzaError(
                 f"{corpus.folder}: the corpus has no validation tokens; prepare it with "
                 "--validation above 0 or with more files"
             )
-        self.validation = SplitStream(
-            corpus, "validation", min(config.window, validation_length - 1)
-        )
+        validation_window = min(config.window, validation_length // per_step - 1)
+        self.validation = SplitStream(corpus, "validation", validation_window, per_step, lookup)
         if self.train.length < config.window + 1:
             raise CadenzaError(
                 f"{corpus.folder}: {self.train.length} training tokens are fewer than one "
@@ -156,7 +158,7 @@ def train(
     corpus, run = Corpus(corpus_folder), Path(run)
     config = _resolve_config(run, corpus, config, resume)
     model_config = preset_config(
-        config.model, config.preset, len(corpus.vocabulary), **config.model_overrides
+        config.model, config.preset, corpus.vocabulary, **config.model_overrides
     )
     data = SplitData(corpus, config)  # checks the corpus before anything is written
     if not resume and not _is_helper_process():
@@ -220,7 +222,7 @@ def _export(run, corpus, config, model_config, task, checkpoints, data, summary)
     rng = np.random.default_rng(config.seed)
     count = min(PRIMER_WINDOWS, data.train.length - config.window)
     starts = rng.choice(data.train.length - config.window, size=count, replace=False)
-    primers = torch.from_numpy(np.stack([data.train.read(int(s), config.window) for s in starts]))
+    primers = torch.from_numpy(np.stack([data.train.steps(int(s), config.window) for s in starts]))
     train_counts = np.zeros(len(corpus.vocabulary), np.int64)
     for piece in corpus.piece_indices("train"):
         train_counts += np.bincount(corpus.piece(piece), minlength=len(corpus.vocabulary))

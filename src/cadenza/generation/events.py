@@ -1,0 +1,64 @@
+"""Generation for two-stream models (pitch and duration): one event per step, until END."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from cadenza.generation.generate import without_onednn
+from cadenza.generation.sampling import SamplingConfig, sample_next
+from cadenza.representations.pitch_duration import (
+    END,
+    FRAME_DURATION,
+    START,
+    pair_lookup,
+    pair_vocabularies,
+)
+from cadenza.training.bundle import Bundle
+
+
+@dataclass
+class EventTrace:
+    """What the model saw and thought while generating, for the pictures."""
+
+    pitch_tokens: list[str]
+    probabilities: list[np.ndarray] = field(default_factory=list)  # per step, (Vp,)
+    attention: list[np.ndarray] = field(default_factory=list)  # per step, over earlier steps
+    primer_steps: int = 0
+
+
+@torch.inference_mode()
+def generate_events(
+    bundle: Bundle,
+    primer: list[int],
+    length: int,
+    pitch_sampling: SamplingConfig,
+    duration_sampling: SamplingConfig,
+    generator: torch.Generator,
+) -> tuple[list[str], EventTrace]:
+    """Up to `length` events (pitch token, duration token, flat) after `primer` (shared-vocabulary
+    ids, pairs); stops early when the model chooses END."""
+    tokens = bundle.vocabulary.tokens
+    pitches, durations = pair_vocabularies(tokens)
+    lookup = pair_lookup(tokens)
+    if not primer:
+        primer = bundle.vocabulary.encode([START, FRAME_DURATION]).tolist()
+    steps = torch.from_numpy(lookup[np.asarray(primer)].reshape(1, -1, 2))  # (1, P, 2)
+    trace = EventTrace(pitches, primer_steps=steps.shape[1])
+    produced: list[str] = []
+    model = bundle.model
+    with without_onednn():
+        (pitch_logits, duration_logits), _, state = model(steps)
+        for _ in range(length):
+            trace.probabilities.append(torch.softmax(pitch_logits[0, -1], -1).numpy())
+            trace.attention.append(model.last_attention[0, -1].numpy())
+            pitch = sample_next(pitch_logits[0, -1], pitch_sampling, generator)
+            duration = sample_next(duration_logits[0, -1], duration_sampling, generator)
+            if pitches[pitch] == END:
+                break
+            produced += [pitches[pitch], durations[duration]]
+            step = torch.tensor([[[pitch, duration]]])  # (1, 1, 2)
+            (pitch_logits, duration_logits), _, state = model(step, state=state)
+    return produced, trace
