@@ -25,7 +25,7 @@ def _save(figure, path: Path) -> Path:
 def attention_matrix(trace: EventTrace) -> np.ndarray:
     """(generated steps, all steps) weights: row i is what prediction i attended to."""
     steps = len(trace.attention)
-    total = trace.primer_steps + steps
+    total = trace.primer_steps + steps - 1  # the last event was never read back
     matrix = np.zeros((steps, total))
     for row, weights in enumerate(trace.attention):
         query = trace.primer_steps - 1 + row  # the step whose output made prediction `row`

@@ -1,0 +1,145 @@
+"""The attention LSTM: shapes, causal attention, carried state, training, generation, pictures."""
+
+import numpy as np
+import pytest
+import torch
+
+from cadenza.cli import main
+from cadenza.errors import CadenzaError
+from cadenza.generation.events import generate_events
+from cadenza.generation.plots import attention_matrix
+from cadenza.generation.sampling import SamplingConfig
+from cadenza.models import build_model, preset_config
+from cadenza.music import Note, Track, read_midi
+from cadenza.music.keys import parse_key
+from cadenza.representations import Vocabulary
+from cadenza.representations.pitch_duration import pair_lookup, pair_vocabularies
+from cadenza.training.bundle import load_bundle
+from tests.conftest import make_score, write_song
+
+PAIR_TOKENS = sorted(["START", "END", "rest", "C4", "D4", "E4", "C4.E4", "0", "0.5", "1.0", "1/3"])
+
+
+def _model(**overrides):
+    vocabulary = Vocabulary(PAIR_TOKENS, "pitch-duration")
+    config = preset_config("attention-lstm", "tiny", vocabulary, **overrides)
+    return build_model("attention-lstm", config)
+
+
+def test_pair_vocabularies_and_lookup():
+    pitches, durations = pair_vocabularies(PAIR_TOKENS)
+    assert durations == ["0", "0.5", "1.0", "1/3"]
+    assert pitches == ["C4", "C4.E4", "D4", "E4", "END", "START", "rest"]
+    lookup = pair_lookup(PAIR_TOKENS)
+    assert [lookup[PAIR_TOKENS.index(t)] for t in ("C4", "rest", "1.0")] == [0, 6, 2]
+
+
+def test_shapes_loss_and_causal_attention():
+    torch.manual_seed(0)
+    model = _model()
+    tokens = torch.stack([torch.randint(0, 7, (2, 10)), torch.randint(0, 4, (2, 10))], -1)
+    (pitch, duration), loss, _ = model(tokens, tokens)
+    assert pitch.shape == (2, 10, 7) and duration.shape == (2, 10, 4)
+    assert torch.isfinite(loss)
+    weights = model.last_attention  # (B, T, T)
+    assert torch.allclose(weights.sum(-1), torch.ones(2, 10))
+    assert torch.all(weights.triu(diagonal=1) == 0)  # no step looks ahead
+
+
+def test_attention_span_limits_how_far_back():
+    model = _model(attention_span=3)
+    tokens = torch.zeros(1, 8, 2, dtype=torch.long)
+    model(tokens)
+    weights = model.last_attention[0]
+    assert torch.all(weights[7, :5] == 0) and torch.all(weights[7, 5:] > 0)
+
+
+def test_carried_state_matches_the_whole_window():
+    torch.manual_seed(1)
+    model = _model(attention_span=16).eval()
+    tokens = torch.stack([torch.randint(0, 7, (1, 12)), torch.randint(0, 4, (1, 12))], -1)
+    with torch.no_grad():
+        (whole, _), _, _ = model(tokens)
+        (first, _), _, state = model(tokens[:, :5])
+        steps = [first]
+        for position in range(5, 12):
+            (logits, _), _, state = model(tokens[:, position : position + 1], state=state)
+            steps.append(logits)
+    assert torch.allclose(torch.cat(steps, 1), whole, atol=1e-5)
+
+
+def test_attention_lstm_needs_a_pitch_duration_corpus():
+    with pytest.raises(CadenzaError, match="needs a pitch-duration corpus"):
+        preset_config("attention-lstm", "tiny", Vocabulary(["C4", "D4"], "chord"))
+
+
+def test_attention_matrix_places_each_row_at_its_step():
+    from cadenza.generation.events import EventTrace
+
+    trace = EventTrace(["C4"], attention=[np.array([0.5, 0.5]), np.array([0.2, 0.3, 0.5])])
+    trace.primer_steps = 2
+    assert attention_matrix(trace).tolist() == [[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]]
+
+
+@pytest.mark.parametrize(
+    ("text", "sharps", "minor"),
+    [("C", 0, False), ("A minor", 0, True), ("Bb", -2, False), ("F#m", 3, True), ("e-", -3, False)],
+)
+def test_key_names(text, sharps, minor):
+    key = parse_key(text)
+    assert (key.sharps, key.minor) == (sharps, minor)
+
+
+def test_bad_key_name():
+    with pytest.raises(CadenzaError, match="not a key"):
+        parse_key("H major")
+
+
+@pytest.fixture(scope="module")
+def pair_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pairs")
+    songs = folder / "songs"
+    songs.mkdir()
+    rng = np.random.default_rng(0)
+    for number in range(10):
+        notes, time = [], 0.0
+        for _ in range(30 + number):
+            length = float(rng.choice([0.5, 1.0, 1 / 3]))
+            notes.append(Note(time, length, int(rng.integers(60, 72))))
+            time += length + float(rng.choice([0.0, 0.0, 0.5]))
+        write_song(songs, f"tune{number}.mid", make_score(Track.from_notes(notes)))
+    assert main(["prepare", str(songs), "-o", str(folder / "corpus"), "--quiet",
+                 "--representation", "pitch-duration", "--validation", "0.3"]) == 0  # fmt: skip
+    assert main(["train", str(folder / "corpus"), "-o", str(folder / "run"), "--quiet",
+                 "--model", "attention-lstm", "--preset", "tiny", "--window", "12",
+                 "--epochs", "3", "--batch-size", "8"]) == 0  # fmt: skip
+    return folder / "run"
+
+
+def test_event_generation_is_seeded_and_stops_at_length(pair_run):
+    bundle = load_bundle(pair_run)
+
+    def events(seed):
+        generator = torch.Generator().manual_seed(seed)
+        tokens, trace = generate_events(bundle, [], 20, SamplingConfig(), SamplingConfig(0.5),
+                                        generator)  # fmt: skip
+        return tokens, trace
+
+    first, trace = events(3)
+    assert first == events(3)[0] and first != events(4)[0]
+    assert len(first) <= 40 and len(first) % 2 == 0
+    assert len(trace.probabilities) == len(trace.attention) >= len(first) // 2
+    assert all(abs(p.sum() - 1) < 1e-4 for p in trace.probabilities)
+
+
+def test_cli_generate_with_pictures_key_and_instrument(pair_run, tmp_path):
+    song = tmp_path / "tune.mid"
+    assert main(["generate", str(pair_run), "-o", str(song), "--length", "30", "--plots",
+                 "--key", "A minor", "--instrument", "73", "--tempo", "80",
+                 "--pitch-temperature", "0.7", "--duration-temperature", "0"]) == 0  # fmt: skip
+    score = read_midi(song)
+    assert score.tracks[0].program == 73
+    assert (score.key_signatures[0].sharps, score.key_signatures[0].minor) == (0, True)
+    assert score.tempos[0].bpm == pytest.approx(80, rel=1e-3)
+    for picture in ("tune-pitch-probabilities.png", "tune-attention.png"):
+        assert (tmp_path / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
