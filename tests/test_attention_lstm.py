@@ -143,3 +143,18 @@ def test_cli_generate_with_pictures_key_and_instrument(pair_run, tmp_path):
     assert score.tempos[0].bpm == pytest.approx(80, rel=1e-3)
     for picture in ("tune-pitch-probabilities.png", "tune-attention.png"):
         assert (tmp_path / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_reports_forced_and_free_running_accuracy(pair_run, capsys):
+    import json
+
+    assert main(["evaluate", str(pair_run), "--primer", "4", "--horizon", "8"]) == 0
+    printed = capsys.readouterr().out
+    assert "teacher-forced: loss" in printed and "pitch free" in printed
+    result = json.loads((pair_run / "evaluation.json").read_text())
+    assert result["horizon"] == 8 and len(result["accuracy"]) == 2
+    first = result["per_step"]["1"]
+    # the first free-running step is predicted from the true primer: the same as forced
+    assert first["free_running"] == pytest.approx(first["teacher_forced"])
+    assert set(result["per_step"]) == {"1", "2", "4", "8"}
+    assert main(["evaluate", str(pair_run), "--horizon", "0"]) == 2

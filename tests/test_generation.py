@@ -139,3 +139,11 @@ def test_cli_wrong_input_gives_one_clear_sentence(run, tmp_path, capsys, args, m
     assert error.startswith("cadenza: error: ") and message in error
     assert error.count("\n") == 1
     assert not (tmp_path / "x.mid").exists()
+
+
+def test_evaluate_a_chord_model(run, capsys):
+    assert main(["evaluate", str(run), "--primer", "8", "--horizon", "4", "--windows", "5"]) == 0
+    assert "token forced" in capsys.readouterr().out
+    result = json.loads((run / "evaluation.json").read_text())
+    assert result["windows"] <= 5 and 0 <= result["accuracy"][0] <= 1
+    assert result["perplexity"] == pytest.approx(np.exp(result["loss"]))

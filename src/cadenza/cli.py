@@ -33,7 +33,34 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands)
     _add_generate(commands)
     _add_demo(commands)
+    _add_evaluate(commands)
     return parser
+
+
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="teacher-forced and free-running accuracy on the validation pieces",
+        description="Cut the corpus's validation pieces into windows of a primer and a "
+        "continuation; report the teacher-forced loss, perplexity and accuracy, and how the "
+        "accuracy of free-running (greedy) generation from the same primers drifts step by "
+        "step. Also written to RUN/evaluation.json.",
+    )
+    evaluate.add_argument("run", type=Path, help="run folder from `cadenza train`")
+    evaluate.add_argument("--corpus", type=Path, help="corpus folder (default: the run's own)")
+    evaluate.add_argument("--primer", type=int, default=32, help="primer steps (32)")
+    evaluate.add_argument("--horizon", type=int, default=32, help="continuation steps (32)")
+    evaluate.add_argument("--windows", type=int, default=128, help="most windows (128)")
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Handle `cadenza evaluate`."""
+    from cadenza.evaluation import evaluate_run, format_evaluation
+
+    result = evaluate_run(args.run, args.corpus, args.primer, args.horizon, args.windows)
+    heads = ["pitch", "duration"] if len(result["accuracy"]) == 2 else ["token"]
+    print(format_evaluation(result, heads))
+    return 0
 
 
 def _add_demo(commands: argparse._SubParsersAction) -> None:
@@ -371,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         "train": run_train,
         "generate": run_generate,
         "demo": run_demo,
+        "evaluate": run_evaluate,
     }
     try:
         if args.command is None:
