@@ -37,9 +37,10 @@ def generate_events(
     pitch_sampling: SamplingConfig,
     duration_sampling: SamplingConfig,
     generator: torch.Generator,
+    stop_at_end: bool = True,
 ) -> tuple[list[str], EventTrace]:
     """Up to `length` events (pitch token, duration token, flat) after `primer` (shared-vocabulary
-    ids, pairs); stops early when the model chooses END."""
+    ids, pairs); stops early when the model chooses END (unless `stop_at_end` is off)."""
     tokens = bundle.vocabulary.tokens
     pitches, durations = pair_vocabularies(tokens)
     lookup = pair_lookup(tokens)
@@ -56,7 +57,7 @@ def generate_events(
             trace.attention.append(model.last_attention[0, -1].numpy())
             pitch = sample_next(pitch_logits[0, -1], pitch_sampling, generator)
             duration = sample_next(duration_logits[0, -1], duration_sampling, generator)
-            if pitches[pitch] == END:
+            if pitches[pitch] == END and stop_at_end:
                 break
             produced += [pitches[pitch], durations[duration]]
             step = torch.tensor([[[pitch, duration]]])  # (1, 1, 2)
