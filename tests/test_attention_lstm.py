@@ -158,3 +158,15 @@ def test_evaluate_reports_forced_and_free_running_accuracy(pair_run, capsys):
     assert first["free_running"] == pytest.approx(first["teacher_forced"])
     assert set(result["per_step"]) == {"1", "2", "4", "8"}
     assert main(["evaluate", str(pair_run), "--horizon", "0"]) == 2
+
+
+def test_resume_is_exact_for_the_attention_model_too(pair_run, tmp_path):
+    corpus = pair_run.parent / "corpus"
+    common = ["--quiet", "--model", "attention-lstm", "--preset", "tiny", "--window", "12",
+              "--batch-size", "8"]  # fmt: skip
+    assert main(["train", str(corpus), "-o", str(tmp_path / "r"), "--epochs", "2", *common]) == 0
+    assert main(["train", str(corpus), "-o", str(tmp_path / "r"), "--epochs", "3", "--resume",
+                 *common]) == 0  # fmt: skip
+    whole = torch.load(pair_run / "checkpoints/last.ckpt", weights_only=True)["state_dict"]
+    split = torch.load(tmp_path / "r/checkpoints/last.ckpt", weights_only=True)["state_dict"]
+    assert all(torch.equal(whole[name], split[name]) for name in whole)
