@@ -60,7 +60,12 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
                 tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
             )
             os.replace(target, retired / "previous")
-        os.replace(staging, target)
+        try:
+            os.replace(staging, target)
+        except BaseException:  # put the old folder back, whatever stopped the swap
+            if retired is not None and not target.exists():
+                os.replace(retired / "previous", target)
+            raise
         if retired is not None:
             shutil.rmtree(retired, ignore_errors=True)
     finally:

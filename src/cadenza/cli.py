@@ -228,8 +228,13 @@ def run_generate(args: argparse.Namespace) -> int:
     from cadenza.training.bundle import load_bundle
 
     sampling = SamplingConfig(args.temperature, args.top_k, args.top_p)
-    if args.step <= 0 or args.tempo <= 0:
-        raise CadenzaError(f"--step and --tempo must be positive, got {args.step}, {args.tempo}")
+    if not (0.01 <= args.step <= 64 and 1 <= args.tempo <= 1000):
+        raise CadenzaError(
+            f"--step must be 0.01..64 quarters and --tempo 1..1000 bpm, got {args.step}, "
+            f"{args.tempo}"
+        )
+    if args.output.is_dir():
+        raise CadenzaError(f"{args.output}: is a folder; give the MIDI file's name")
     if not 0 <= args.instrument <= 127:
         raise CadenzaError(f"--instrument must be a MIDI program 0..127, got {args.instrument}")
     key = parse_key(args.key) if args.key else None
@@ -331,6 +336,11 @@ def run_prepare(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise CadenzaError(f"--workers must be at least 1, got {args.workers}")
+    if args.parser == "music21" and (args.track or args.drums or args.chord_scope != "piece"):
+        raise CadenzaError(
+            "--parser music21 reproduces the tutorial's parsing (first instrument part, its own "
+            "chords): it takes no --track, --drums or --chord-scope"
+        )
     if args.corpus and args.paths:
         raise CadenzaError("give either PATHS or --corpus, not both")
     if not args.corpus and not args.paths:

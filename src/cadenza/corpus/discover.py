@@ -34,15 +34,29 @@ def check_paths(paths: Iterable[str | Path]) -> list[str]:
 
 def iter_scores(paths: Iterable[str | Path]) -> Iterator[str]:
     """Score files under `paths` (folders searched recursively), each once, in a fixed order."""
-    for path in check_paths(paths):
-        if os.path.isfile(path):
-            yield path
-            continue
-        for folder, subfolders, names in os.walk(path):
-            subfolders.sort()
-            for name in sorted(names):
-                if _is_score(name):
-                    yield os.path.join(folder, name)
+    checked = check_paths(paths)
+    # Only overlapping arguments ("songs songs/a.mid") can name a file twice; only then is a
+    # set of every file seen worth its memory.
+    seen: set[str] | None = set() if len(checked) > 1 else None
+    for path in checked:
+        for found in _walk(path):
+            if seen is not None:
+                real = os.path.realpath(found)
+                if real in seen:
+                    continue
+                seen.add(real)
+            yield found
+
+
+def _walk(path: str) -> Iterator[str]:
+    if os.path.isfile(path):
+        yield path
+        return
+    for folder, subfolders, names in os.walk(path):
+        subfolders.sort()
+        for name in sorted(names):
+            if _is_score(name):
+                yield os.path.join(folder, name)
 
 
 def count_scores(paths: Iterable[str | Path]) -> int:

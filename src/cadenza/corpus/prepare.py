@@ -11,13 +11,15 @@ import itertools
 import json
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
+from cadenza import __version__
 from cadenza.atomic import atomic_directory
-from cadenza.corpus.store import CorpusWriter
+from cadenza.corpus.store import FORMAT_VERSION, CorpusWriter
 from cadenza.corpus.worker import FileResult, PieceResult, PrepareSettings, process_file
 from cadenza.errors import CadenzaError
 from cadenza.representations.vocab import Vocabulary
@@ -51,6 +53,7 @@ def prepare_corpus(
         )
     names = itertools.chain([first], names)
     output = Path(output)
+    _check_output(output)
     previous = PreviousCorpus.open(output, settings)
     with atomic_directory(output) as staging:
         writer = CorpusWriter(staging, validation_fraction)
@@ -66,7 +69,19 @@ def prepare_corpus(
     return summary
 
 
+def _check_output(output: Path) -> None:
+    """The output must be new, empty, or a corpus folder: prepare replaces it as a whole."""
+    if output.is_file():
+        raise CadenzaError(f"{output}: is a file; give a folder for the corpus")
+    if output.is_dir() and any(output.iterdir()) and not (output / "manifest.json").is_file():
+        raise CadenzaError(
+            f"{output}: the folder holds other files and is not a corpus; prepare replaces its "
+            "output folder as a whole, so give a new or empty folder"
+        )
+
+
 def _initialize_worker(settings: PrepareSettings, cached: frozenset[str]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     _WORKER_CONTEXT.update(settings=settings, cached=cached)
 
 
@@ -136,19 +151,28 @@ class PreviousCorpus:
         try:
             manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
             report = json.loads((folder / "report.json").read_text("utf-8"))
-            if manifest.get("settings") != asdict(settings):
-                return cache
+            wanted = (FORMAT_VERSION, __version__, asdict(settings))
+            found = (manifest["format_version"], manifest["cadenza"], manifest["settings"])
+            if found != wanted:
+                return cache  # other settings, or another version's tokens: parse again
             cache.vocabulary = Vocabulary.load(folder / "vocab.json").tokens
             cache.tokens = np.load(folder / "tokens.npy", mmap_mode="r")
-        except (OSError, ValueError, CadenzaError):
-            return cache
-        for row in report["files"]:
-            if row["hash"]:
-                cache.files[row["hash"]] = row
-        for row in manifest["pieces"]:
-            cache.pieces.setdefault(row["source"], []).append(row)
-        cache.hashes = frozenset(cache.files)
+            cache._index(report["files"], manifest["pieces"])
+            if len(cache.tokens) != manifest["tokens"]:
+                raise ValueError("tokens.npy does not match the manifest")
+        except (OSError, ValueError, KeyError, TypeError, IndexError, CadenzaError):
+            return cls()  # a damaged previous output is not trusted: parse everything
         return cache
+
+    def _index(self, files: list[dict], pieces: list[dict]) -> None:
+        for row in files:
+            if row["hash"]:
+                self.files[row["hash"]] = row
+        for row in pieces:
+            if row["offset"] + row["length"] > len(self.tokens):
+                raise ValueError("a piece lies outside tokens.npy")
+            self.pieces.setdefault(row["source"], []).append(row)
+        self.hashes = frozenset(self.files)
 
     def result_for(self, path: str, digest: str) -> FileResult:
         """Rebuild a file's result from the previous output."""

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cadenza import __version__
 from cadenza.corpus.worker import FileResult, PrepareSettings, split_fraction
 from cadenza.errors import CadenzaError
 from cadenza.representations.vocab import Vocabulary
@@ -137,6 +138,7 @@ class CorpusWriter:
     def _summary(self, settings, vocabulary: Vocabulary, corpus_hash: str, sources) -> dict:
         return {
             "format_version": FORMAT_VERSION,
+            "cadenza": __version__,
             "settings": asdict(settings),
             "track_policy": settings.policy_text(),
             "validation_fraction": self.validation_fraction,
@@ -176,6 +178,11 @@ class Corpus:
         except (OSError, ValueError) as error:
             raise CadenzaError(f"{self.folder}: not a prepared corpus ({error})") from None
         self.vocabulary = Vocabulary.load(self.folder / "vocab.json")
+        needed = ("corpus_hash", "tokens_per_split", "pieces", "vocab_fingerprint")
+        if not isinstance(self.manifest, dict) or any(k not in self.manifest for k in needed):
+            raise CadenzaError(
+                f"{self.folder}: manifest.json is damaged (prepare the corpus again)"
+            )
         if self.manifest.get("vocab_fingerprint") != self.vocabulary.fingerprint:
             raise CadenzaError(f"{self.folder}: vocab.json does not belong to this corpus")
         if len(self.offsets) != len(self.splits) + 1 or self.offsets[-1] != len(self.tokens):

@@ -38,7 +38,9 @@ class PrepareSettings:
 
     def representation_options(self) -> dict:
         """The settings of the representation that change its tokens."""
-        return {"scope": self.chord_scope} if self.representation == "chord" else {}
+        if self.representation != "chord" or self.parser == "music21":
+            return {}
+        return {"scope": self.chord_scope}
 
     def policy_text(self) -> str:
         """What the track policy does, in words."""

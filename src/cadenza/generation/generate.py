@@ -78,11 +78,14 @@ def primer_ids(bundle: Bundle, primer: str, generator: torch.Generator) -> list[
 def file_primer_ids(bundle: Bundle, path: Path) -> list[int]:
     """A score file's tokens, each unknown token replaced by the nearest known one (warned)."""
     from cadenza.music.io import read_score
-    from cadenza.music.tracks import TrackPolicy, apply_track_policy
+    from cadenza.music.tracks import TrackPolicy, TrackPolicyError, apply_track_policy
 
     representation = bundle.config["representation"]
     encoder = get_representation(representation["name"], **representation["settings"])
-    score, _ = apply_track_policy(read_score(path), TrackPolicy())
+    try:
+        score, _ = apply_track_policy(read_score(path), TrackPolicy())
+    except TrackPolicyError as error:
+        raise CadenzaError(f"{path}: cannot be a primer: {error.reason}") from None
     tokens = encoder.encode(score)
     if tokens[-2:] == [END, FRAME_DURATION]:
         tokens = tokens[:-2]  # a primer goes on: it does not end

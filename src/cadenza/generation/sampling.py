@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -18,7 +19,7 @@ class SamplingConfig:
     top_p: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.temperature < 0:
+        if not math.isfinite(self.temperature) or self.temperature < 0:
             raise CadenzaError(f"--temperature must be 0 or more, got {self.temperature}")
         if self.top_k < 0:
             raise CadenzaError(f"--top-k must be 0 or more, got {self.top_k}")

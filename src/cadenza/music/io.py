@@ -33,5 +33,5 @@ def read_score(path: str | Path) -> Score:
     """Read a score file holding one piece (MIDI, MusicXML, ABC or Humdrum)."""
     pieces = read_pieces(path)
     if len(pieces) != 1:
-        raise CadenzaError(f"{path}: holds {len(pieces)} pieces; read them with read_pieces")
+        raise CadenzaError(f"{path}: holds {len(pieces)} pieces; give a file with one piece")
     return pieces[0]

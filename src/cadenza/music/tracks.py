@@ -25,9 +25,10 @@ class TrackPolicy:
 
     def describe(self) -> str:
         """The policy in words, for reports."""
+        if self.track is not None:
+            return f"track {self.track!r} only (a drum track too, when named)"
         drums = "drums included" if self.include_drums else "drums excluded"
-        chosen = f"track {self.track!r} only" if self.track is not None else "all tracks merged"
-        return f"{chosen}, {drums}"
+        return f"all tracks merged, {drums}"
 
 
 def apply_track_policy(score: Score, policy: TrackPolicy) -> tuple[Score, str]:

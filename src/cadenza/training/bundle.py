@@ -87,6 +87,9 @@ def load_bundle(folder: str | Path) -> Bundle:
     try:
         config = json.loads((folder / CONFIG).read_text("utf-8"))
         name, model_config = config["model"]["name"], config["model"]["config"]
+        missing = [k for k in ("representation", "train_token_counts", "corpus") if k not in config]
+        if missing or not {"name", "settings"} <= set(config["representation"]):
+            raise KeyError(missing[0] if missing else "representation")
     except (ValueError, KeyError, TypeError) as error:
         raise CadenzaError(f"{folder / CONFIG}: damaged run config ({error})") from None
     if config.get("format") != BUNDLE_FORMAT:
@@ -107,6 +110,11 @@ def load_bundle(folder: str | Path) -> Bundle:
         primers = load_file(str(folder / PRIMERS))["primers"]
     except (OSError, SafetensorError, KeyError) as error:
         raise CadenzaError(f"{folder}: the weights file is missing or damaged ({error})") from None
+    damaged = [key for key, tensor in weights.items() if not torch.isfinite(tensor).all()]
+    if damaged:
+        raise CadenzaError(
+            f"{folder}: the weights are damaged (not finite numbers in {damaged[0]})"
+        )
     model = build_model(name, model_config)
     try:
         model.load_state_dict(weights, strict=True)

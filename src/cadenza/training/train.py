@@ -156,13 +156,14 @@ def train(
     # Lightning's start-up notes (accelerators found, tips) are noise in a terminal tool.
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     corpus, run = Corpus(corpus_folder), Path(run)
+    if run.is_file():
+        raise CadenzaError(f"{run}: is a file; give a folder for the run")
     config = _resolve_config(run, corpus, config, resume)
+    # Everything that can fail on a setting is checked before the run folder is written.
+    data = SplitData(corpus, config)
     model_config = preset_config(
         config.model, config.preset, corpus.vocabulary, **config.model_overrides
     )
-    data = SplitData(corpus, config)  # checks the corpus before anything is written
-    if not resume and not _is_helper_process():
-        _start_run_folder(run, corpus, config)
     L.seed_everything(config.seed, verbose=False)
     torch.use_deterministic_algorithms(True)
     task = TokenModelTask(config.model, model_config, config.learning_rate, config.weight_decay)
@@ -172,22 +173,9 @@ def train(
     )  # fmt: skip
     stopper = EarlyStopping(monitor="val_loss", mode="min", patience=config.patience)
     attempt = len(list((run / "logs").glob("attempt-*"))) if (run / "logs").exists() else 0
-    trainer = L.Trainer(
-        accelerator=config.accelerator,
-        devices=int(config.devices) if config.devices.isdigit() else config.devices,
-        num_nodes=config.num_nodes,
-        max_epochs=config.max_epochs,
-        max_time={"minutes": config.max_minutes} if config.max_minutes else None,
-        gradient_clip_val=config.gradient_clip or None,
-        deterministic=True,
-        callbacks=[checkpoints, stopper],
-        logger=CSVLogger(run, name="logs", version=f"attempt-{attempt}"),
-        num_sanity_val_steps=0,  # a sanity pass would shift the RNG of a resumed run
-        use_distributed_sampler=False,  # WindowSampler shares the windows out itself
-        enable_progress_bar=config.progress,
-        enable_model_summary=False,
-        log_every_n_steps=1,
-    )
+    trainer = _trainer(config, [checkpoints, stopper], CSVLogger(run, "logs", f"attempt-{attempt}"))
+    if not resume and not _is_helper_process():
+        _start_run_folder(run, corpus, config)
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -195,29 +183,56 @@ def train(
         warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
         warnings.filterwarnings("ignore", ".*Checkpoint directory.*exists and is not empty.*")
         last = run / "checkpoints" / "last.ckpt" if resume else None
-        trainer.fit(task, datamodule=data, ckpt_path=last, weights_only=True)
+        try:
+            trainer.fit(task, datamodule=data, ckpt_path=last, weights_only=True)
+        except SystemExit:  # how Lightning ends after it has caught Ctrl-C
+            raise CadenzaError(
+                f"training was interrupted; continue it with --resume -o {run}"
+            ) from None
     if not trainer.is_global_zero:
         return {}
     summary = {
         "epochs": trainer.current_epoch,
-        "best_val_loss": _float(checkpoints.best_model_score),
         "stopped_early": bool(stopper.stopped_epoch),
         "seconds_this_attempt": round(time.perf_counter() - started, 2),
     }
-    _export(run, corpus, config, model_config, task, checkpoints, data, summary)
+    _export(run, corpus, config, model_config, task, data, summary)
     return summary
 
 
-def _float(value: torch.Tensor | None) -> float | None:
-    return None if value is None else float(value)
+def _trainer(config: TrainConfig, callbacks: list, logger) -> L.Trainer:
+    """The Lightning trainer; a setting it cannot use is one clear error, before any writing."""
+    try:
+        return L.Trainer(
+            accelerator=config.accelerator,
+            devices=int(config.devices) if config.devices.isdigit() else config.devices,
+            num_nodes=config.num_nodes,
+            max_epochs=config.max_epochs,
+            max_time={"minutes": config.max_minutes} if config.max_minutes else None,
+            gradient_clip_val=config.gradient_clip or None,
+            deterministic=True,
+            callbacks=callbacks,
+            logger=logger,
+            num_sanity_val_steps=0,  # a sanity pass would shift the RNG of a resumed run
+            use_distributed_sampler=False,  # WindowSampler shares the windows out itself
+            enable_progress_bar=config.progress,
+            enable_model_summary=False,
+            log_every_n_steps=1,
+        )
+    except Exception as error:  # Lightning raises several types for unusable devices
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CadenzaError(
+            f"cannot train with --accelerator {config.accelerator} --devices {config.devices} "
+            f"--num-nodes {config.num_nodes}: {message}"
+        ) from None
 
 
-def _export(run, corpus, config, model_config, task, checkpoints, data, summary) -> None:
-    """Write the bundle from the best checkpoint (or the current weights if none was saved)."""
+def _export(run, corpus, config, model_config, task, data, summary) -> None:
+    """Write the bundle from this run's best checkpoint (or the current weights if none)."""
     state = {f"model.{k}": v for k, v in task.model.state_dict().items()}
-    if checkpoints.best_model_path and Path(checkpoints.best_model_path).is_file():
-        state = torch.load(checkpoints.best_model_path, map_location="cpu", weights_only=True)
-        state = state["state_dict"]
+    best = run / "checkpoints" / "best.ckpt"  # this folder's own, wherever the run began
+    if best.is_file():
+        state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
     weights = {k.removeprefix("model."): v for k, v in state.items()}
     rng = np.random.default_rng(config.seed)
     count = min(PRIMER_WINDOWS, data.train.length - config.window)
@@ -239,6 +254,8 @@ def _export(run, corpus, config, model_config, task, checkpoints, data, summary)
         "results": summary,
         "train_token_counts": train_counts.tolist(),
     }
-    save_bundle(run, weights, bundle_config, corpus.vocabulary, primers)
     rows = merge_metrics(run / "logs", run / "metrics.csv")
+    losses = [row["val_loss"] for row in rows if "val_loss" in row]
+    summary["best_val_loss"] = min(losses) if losses else None
+    save_bundle(run, weights, bundle_config, corpus.vocabulary, primers)
     plot_losses(rows, run / "loss.png")
