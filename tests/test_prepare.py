@@ -230,3 +230,55 @@ def test_embedded_essen_songs_from_one_file(tmp_path):
     assert len(corpus) > 20  # one ABC file, many tunes, each its own piece
     keys = [row["key"] for row in corpus.manifest["pieces"]]
     assert len(set(keys)) == len(keys)
+
+
+def test_output_that_is_not_a_corpus_is_never_replaced(tmp_path, capsys):
+    source = _library(tmp_path / "songs", songs=2)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "important.txt").write_text("keep me")
+    assert _prepare(str(source), "-o", str(tmp_path / "mine")) == 2
+    assert "not a corpus" in capsys.readouterr().err
+    assert (tmp_path / "mine" / "important.txt").read_text() == "keep me"
+    assert _prepare(str(source), "-o", str(source / "song0.mid")) == 2
+    assert (source / "song0.mid").is_file()
+
+
+def test_overlapping_paths_count_each_file_once(tmp_path):
+    source = _library(tmp_path / "songs", songs=3)
+    for _ in range(2):  # the second run comes from the cache and must not grow
+        assert _prepare(str(source), str(source / "song0.mid"), "-o", str(tmp_path / "c")) == 0
+        assert Corpus(tmp_path / "c").manifest["piece_count"] == 3
+
+
+def test_a_damaged_previous_output_is_not_trusted_as_cache(tmp_path):
+    source = _library(tmp_path / "songs", songs=3)
+    output = tmp_path / "corpus"
+    _prepare(str(source), "-o", str(output))
+    expected = np.array(Corpus(output).tokens)
+    np.save(output / "tokens.npy", expected[:10])  # truncated
+    _prepare(str(source), "-o", str(output))
+    again = Corpus(output)
+    assert again.manifest["cached_files"] == 0
+    assert np.array_equal(np.array(again.tokens), expected)
+
+
+def test_a_failed_swap_puts_the_old_folder_back(tmp_path, monkeypatch):
+    import os
+
+    from cadenza import atomic
+
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    real_replace = os.replace
+
+    def failing_replace(source, destination):
+        if str(source).endswith(".tmp") and Path(destination) == target:
+            raise KeyboardInterrupt
+        real_replace(source, destination)
+
+    monkeypatch.setattr(atomic.os, "replace", failing_replace)
+    with pytest.raises(KeyboardInterrupt), atomic.atomic_directory(target) as staging:
+        (staging / "new.txt").write_text("new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert (target / "old.txt").read_text() == "old"

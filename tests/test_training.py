@@ -181,3 +181,14 @@ def test_ddp_with_two_cpu_processes(tmp_path, corpus):
     assert "MEMBER: 1/2" in done.stderr  # Lightning started a two-process group
     bundle = load_bundle(run)
     assert bundle.config["training"]["devices"] == "2"
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--accelerator", "bogus"], ["--devices", "0"], ["--set", "hidden_size=1.5"]],
+)
+def test_unusable_settings_fail_before_the_run_folder_is_written(tmp_path, corpus, capsys, flags):
+    run = tmp_path / "run"
+    assert main(["train", str(corpus), "-o", str(run), "--preset", "tiny", *flags]) == 2
+    assert capsys.readouterr().err.startswith("cadenza: error: ")
+    assert not run.exists()

@@ -65,6 +65,7 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
         except BaseException:  # put the old folder back, whatever stopped the swap
             if retired is not None and not target.exists():
                 os.replace(retired / "previous", target)
+                shutil.rmtree(retired, ignore_errors=True)
             raise
         if retired is not None:
             shutil.rmtree(retired, ignore_errors=True)
