@@ -38,5 +38,7 @@ def format_summary(summary: dict, output: Path, seconds: float) -> str:
         hidden = sum(v for k, v in summary["outcomes"].items() if k != "ok") - len(skipped)
         if hidden > 0:
             lines.append(f"    ... and {hidden} more")
+    if not summary["piece_count"]:
+        lines += ["", "  warning: no piece was kept, so there is nothing to train on"]
     lines += ["", f"  report: {output / 'report.json'}, corpus hash {summary['corpus_hash'][:16]}"]
     return "\n".join(lines)
