@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from cadenza.errors import CadenzaError
-from cadenza.models.melody_lstm import MelodyLSTM, MelodyLSTMConfig
+from cadenza.models.chord_lstm import PRESETS, ChordLSTM, ChordLSTMConfig
 from cadenza.music.midi import write_midi
 from cadenza.music.score import KeySignature, Score, TempoChange, TimeSignature, Track
 
@@ -47,7 +47,7 @@ def symbol_note(symbol: str) -> tuple[int, float]:
 class ButterflyRun:
     """A trained model, its symbols, and how it plays the melody back."""
 
-    model: MelodyLSTM
+    model: ChordLSTM
     symbols: list[str]
     melody: list[str]
     epochs: int
@@ -98,7 +98,7 @@ def _train(max_epochs: int, seed: int, learning_rate: float) -> ButterflyRun:
     melody = load_melody()
     symbols = sorted(set(melody))
     ids = torch.tensor([symbols.index(s) for s in melody])
-    model = MelodyLSTM(MelodyLSTMConfig(vocab_size=len(symbols)))
+    model = ChordLSTM(ChordLSTMConfig(vocab_size=len(symbols), **PRESETS["melody"]))
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     run = ButterflyRun(model, symbols, melody, 0, 0.0, 0.0)
     started = time.perf_counter()

@@ -50,6 +50,8 @@ PRESETS: dict[str, dict] = {
     "default": dict(embedding_size=128, hidden_size=256, layers=2, dropout=0.2),
     # For tests and quick demonstrations.
     "tiny": dict(embedding_size=16, hidden_size=32, layers=1, dropout=0.0),
+    # The stateful melody LSTM of `cadenza demo butterfly`: one LSTM(128) over note symbols.
+    "melody": dict(embedding_size=16, hidden_size=128, layers=1, dropout=0.0),
 }
 
 
