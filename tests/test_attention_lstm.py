@@ -143,6 +143,8 @@ def test_cli_generate_with_pictures_key_and_instrument(pair_run, tmp_path):
     assert score.tempos[0].bpm == pytest.approx(80, rel=1e-3)
     for picture in ("tune-pitch-probabilities.png", "tune-attention.png"):
         assert (tmp_path / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["generate", str(pair_run), "-o", str(tmp_path / "none.mid"), "--length", "0"]) == 2
+    assert not (tmp_path / "none.mid").exists()
 
 
 def test_evaluate_reports_forced_and_free_running_accuracy(pair_run, capsys):

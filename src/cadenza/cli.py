@@ -237,6 +237,8 @@ def run_generate(args: argparse.Namespace) -> int:
         raise CadenzaError(f"{args.output}: is a folder; give the MIDI file's name")
     if not 0 <= args.instrument <= 127:
         raise CadenzaError(f"--instrument must be a MIDI program 0..127, got {args.instrument}")
+    if args.length < 1:  # for both kinds of model: one check, before the run is loaded
+        raise CadenzaError(f"--length must be at least 1, got {args.length}")
     key = parse_key(args.key) if args.key else None
     bundle = load_bundle(args.run)
     generator = torch.Generator().manual_seed(args.seed)

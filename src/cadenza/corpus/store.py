@@ -52,7 +52,8 @@ class CorpusWriter:
         self.vocab_index: dict[str, int] = {}
         self.offsets = array("q", [0])  # int64 per piece, not a Python int object each
         self.splits = bytearray()
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter()  # files per outcome ("ok" or a skip reason)
+        self.cached_files = 0
         self.split_tokens = [0, 0]
         self.skipped: list[dict] = []
         self.policy_notes: Counter[str] = Counter()
@@ -84,7 +85,7 @@ class CorpusWriter:
             self.splits.append(split)
             self.split_tokens[split] += piece.length
         self.counts[result.reason or "ok"] += 1
-        self.counts["cached"] += cached
+        self.cached_files += cached
         row = {
             "path": result.path,
             "hash": result.content_hash,
@@ -143,9 +144,9 @@ class CorpusWriter:
             "track_policy": settings.policy_text(),
             "validation_fraction": self.validation_fraction,
             "sources": sources,
-            "file_count": sum(v for k, v in self.counts.items() if k != "cached"),
-            "outcomes": {k: v for k, v in sorted(self.counts.items()) if k != "cached"},
-            "cached_files": self.counts["cached"],
+            "file_count": self.counts.total(),
+            "outcomes": dict(sorted(self.counts.items())),
+            "cached_files": self.cached_files,
             "track_policy_outcomes": dict(self.policy_notes.most_common()),
             "piece_count": len(self.splits),
             "pieces_per_split": {

@@ -30,8 +30,6 @@ def generate_ids(
     generator: torch.Generator,
 ) -> list[int]:
     """`length` new token ids after `primer`; the primer is read once, then one step per token."""
-    if length < 1:
-        raise CadenzaError(f"--length must be at least 1, got {length}")
     model = bundle.model
     with without_onednn():
         return _sample_after(model, bundle, primer, length, sampling, generator)

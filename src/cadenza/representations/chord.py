@@ -168,7 +168,12 @@ def nearest_chord_token(token: str, known: list[str]) -> str:
     is_note = not token[0].isdigit()
     if (is_note and notes) or not chords:
         target = token_pitches(token)[0]
-        return min(notes, key=lambda t: (abs(token_pitches(t)[0] - target), token_pitches(t)[0]))
+
+        def pitch_distance(candidate: str) -> tuple[int, int]:
+            pitch = token_pitches(candidate)[0]
+            return abs(pitch - target), pitch
+
+        return min(notes, key=pitch_distance)
     wanted = _pitch_class_set(token)
 
     def distance(candidate: str) -> tuple[float, int, str]:
