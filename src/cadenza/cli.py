@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from cadenza import __version__
+from cadenza.cli_render import add_render_command, add_render_flags, render_generated, run_render
 from cadenza.errors import CadenzaError
 
 DEFAULT_OUTPUT = Path("cadenza-output")
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate(commands)
     _add_demo(commands)
     _add_evaluate(commands)
+    add_render_command(commands)
     return parser
 
 
@@ -166,6 +168,7 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also write PNGs of the predicted pitch probabilities and of the attention",
     )
+    add_render_flags(generate, with_switch=True)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -265,6 +268,7 @@ def run_generate(args: argparse.Namespace) -> int:
     score.key_signatures = [key] if key else []
     write_midi(score, args.output)
     print(f"Wrote {shown} to {args.output}")
+    render_generated(args, score, args.output)
     if args.plots:
         if trace is None:
             raise CadenzaError("--plots needs a model with attention (attention-lstm)")
@@ -411,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         "generate": run_generate,
         "demo": run_demo,
         "evaluate": run_evaluate,
+        "render": run_render,
     }
     try:
         if args.command is None:

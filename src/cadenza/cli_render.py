@@ -1,0 +1,102 @@
+"""`cadenza render` and `cadenza generate --render`: audio, MusicXML, sheet music, piano roll."""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+from cadenza.errors import CadenzaError
+
+
+def add_render_command(commands: argparse._SubParsersAction) -> None:
+    """Register `cadenza render`."""
+    from cadenza.outputs.render import FORMAT_HELP
+
+    render = commands.add_parser(
+        "render",
+        help="write audio (WAV), MusicXML, sheet music (SVG, PNG) and a piano roll of scores",
+        description="For each score file (MIDI, MusicXML, ABC, Humdrum) write NAME.wav (FluidSynth "
+        "with a General MIDI SoundFont), NAME.musicxml (opens in MuseScore), NAME.svg and "
+        f"NAME.png (sheet music; more pages as NAME-2.svg ...) and NAME-roll.png. {FORMAT_HELP}.",
+    )
+    render.add_argument("files", nargs="+", type=Path, metavar="FILE", help="score files")
+    render.add_argument(
+        "-o", "--output-dir", type=Path, help="folder for the outputs (default: beside each file)"
+    )
+    add_render_flags(render)
+    render.add_argument("--quiet", action="store_true", help="no messages")
+
+
+def add_render_flags(parser: argparse.ArgumentParser, with_switch: bool = False) -> None:
+    """The flags `render` and `generate --render` share (`--render` itself when `with_switch`)."""
+    if with_switch:
+        parser.add_argument(
+            "--render",
+            action="store_true",
+            help="also write audio, MusicXML, sheet music and a piano roll beside the MIDI file",
+        )
+    parser.add_argument(
+        "--formats",
+        help="comma-separated outputs (default: all that the installed tools can make): "
+        "wav, musicxml, svg, png, roll",
+    )
+    parser.add_argument(
+        "--soundfont", type=Path, help="General MIDI SoundFont (.sf2) for the audio (Debian's)"
+    )
+    parser.add_argument("--sample-rate", type=int, default=44100, help="audio Hz (44100)")
+    parser.add_argument("--gain", type=float, default=0.6, help="FluidSynth master gain (0.6)")
+
+
+def render_settings(args: argparse.Namespace, quiet: bool = False):
+    """RenderSettings from the flags. Without --formats, outputs whose tools are missing are
+    left out with a warning; formats asked for by name must all be possible."""
+    from cadenza.outputs.audio import AudioSettings
+    from cadenza.outputs.render import FORMATS, RenderSettings, missing_tools
+
+    audio = AudioSettings(args.soundfont, args.sample_rate, args.gain)
+    if args.formats:
+        formats = tuple(name.strip().lower() for name in args.formats.split(",") if name.strip())
+        RenderSettings(formats, audio)  # unknown names first
+        missing = missing_tools(formats, audio)
+        if missing:
+            raise CadenzaError(next(iter(missing.values())))
+        return RenderSettings(formats, audio)
+    missing = missing_tools(FORMATS, audio)
+    if args.soundfont is not None and "wav" in missing:
+        raise CadenzaError(missing["wav"])  # a SoundFont given by name must work
+    for name, reason in missing.items():
+        if not quiet:
+            warnings.warn(f"no {name} output: {reason}", stacklevel=2)
+    return RenderSettings(tuple(name for name in FORMATS if name not in missing), audio)
+
+
+def run_render(args: argparse.Namespace) -> int:
+    """Handle `cadenza render`."""
+    from cadenza.outputs.render import render_file
+
+    settings = render_settings(args, args.quiet)
+    for source in args.files:
+        if not args.quiet:
+            print(f"Rendering {source} ({', '.join(settings.formats)})", flush=True)
+        started = time.perf_counter()
+        render_file(source, args.output_dir, settings, None if args.quiet else _say)
+        if not args.quiet:
+            print(f"  done in {time.perf_counter() - started:.1f} s", flush=True)
+    return 0
+
+
+def render_generated(args: argparse.Namespace, score, midi: Path) -> None:
+    """After `generate` wrote `midi`: render it beside itself when --render was given."""
+    if not getattr(args, "render", False):
+        return
+    from cadenza.outputs.render import render_score
+
+    settings = render_settings(args)
+    print(f"Rendering {midi} ({', '.join(settings.formats)})", flush=True)
+    render_score(score, midi.with_suffix(""), settings, midi, _say)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)

@@ -1,0 +1,72 @@
+"""A piano-roll picture: one bar per note, time (quarters) across, pitch up, one colour a track.
+
+Drawn with matplotlib's object API (a `Figure` and an Agg canvas, no pyplot), which keeps no
+global state, so several requests of a web server can draw at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cadenza.atomic import atomic_path
+from cadenza.music.score import Score
+
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
+NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+def piano_roll_figure(score: Score, title: str = ""):
+    """A matplotlib Figure of the score's notes (drum tracks in grey)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(12, 5), dpi=100)
+    axes = figure.add_subplot()
+    pitched = [track for track in score.tracks if len(track)]
+    for number, track in enumerate(pitched):
+        colour = "#7f7f7f" if track.is_drum else COLOURS[number % len(COLOURS)]
+        axes.barh(
+            track.pitches, track.durations, left=track.onsets, height=0.8, align="center",
+            color=colour, alpha=0.85, linewidth=0, label=track.name or f"track {number + 1}",
+        )  # fmt: skip
+    low, high = _pitch_range(score)
+    axes.set_ylim(low - 1.5, high + 1.5)
+    axes.set_xlim(0, max(score.end, 1.0))
+    octaves = [pitch for pitch in range(low - 1, high + 2) if pitch % 12 == 0]
+    axes.set_yticks(octaves, [f"C{pitch // 12 - 1}" for pitch in octaves])
+    _measure_lines(axes, score)
+    axes.set_xlabel("time (quarter notes)")
+    axes.set_ylabel("pitch")
+    axes.set_title(title or score.title or "piano roll")
+    if len(pitched) > 1:
+        axes.legend(loc="upper right", fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def _pitch_range(score: Score) -> tuple[int, int]:
+    pitches = [int(p) for track in score.tracks for p in (track.pitches.min(), track.pitches.max())
+               if len(track)]  # fmt: skip
+    return (min(pitches), max(pitches)) if pitches else (60, 72)
+
+
+def _measure_lines(axes, score: Score) -> None:
+    """Faint vertical lines at each bar line of the first time signature (4/4 when none)."""
+    meter = score.time_signatures[0] if score.time_signatures else None
+    bar = meter.numerator * 4 / meter.denominator if meter else 4.0
+    if score.end / bar > 200:  # too many to see
+        return
+    time = bar
+    while time < score.end:
+        axes.axvline(time, color="#cccccc", linewidth=0.6, zorder=0)
+        time += bar
+
+
+def write_piano_roll(score: Score, path: Path, title: str = "") -> Path:
+    """Write the piano-roll PNG atomically."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = piano_roll_figure(score, title)
+    FigureCanvasAgg(figure)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png")
+    return path

@@ -1,0 +1,171 @@
+"""Render a score into everything a person can hear or read: WAV, MusicXML, sheet music, roll.
+
+Each output is named after its source (`song.mid` -> `song.wav`, `song.musicxml`, `song.svg`,
+`song.png`, `song-roll.png`) and written atomically. The audio is synthesized in its own
+process while the notation and the roll are made here, so the slowest part sets the time.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cadenza.errors import CadenzaError
+from cadenza.music.io import MIDI_SUFFIXES, read_score
+from cadenza.music.midi import write_midi
+from cadenza.music.score import Score
+from cadenza.outputs.audio import AudioSettings, find_soundfont, fluidsynth_program, render_wav
+
+FORMATS = ("wav", "musicxml", "svg", "png", "roll")
+FORMAT_HELP = "wav (audio), musicxml, svg and png (sheet music), roll (piano-roll PNG)"
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Which outputs to make, and how to synthesize the audio."""
+
+    formats: tuple[str, ...] = FORMATS
+    audio: AudioSettings = field(default_factory=AudioSettings)
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.formats if name not in FORMATS]
+        if unknown or not self.formats:
+            raise CadenzaError(f"unknown output format {unknown[0] if unknown else '(none)'!r}; "
+                               f"choose from {', '.join(FORMATS)}")  # fmt: skip
+
+
+@dataclass
+class Rendered:
+    """What one render wrote: per format, its files, a note for people, and the seconds taken."""
+
+    files: dict[str, list[Path]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def missing_tools(formats: tuple[str, ...], audio: AudioSettings) -> dict[str, str]:
+    """For each asked format whose tools are not installed: the sentence saying so."""
+    missing = {}
+    if "wav" in formats:
+        try:
+            fluidsynth_program()
+            find_soundfont(audio.soundfont)
+        except CadenzaError as error:
+            missing["wav"] = str(error)
+    if "png" in formats:
+        try:
+            import cairosvg  # noqa: F401  (imported to see that cairo loads)
+        except (ImportError, OSError) as error:
+            missing["png"] = f"PNG sheet music needs cairosvg and the cairo library ({error})"
+    return missing
+
+
+def output_stem(source: Path, output_dir: Path | None) -> Path:
+    """Where a source's outputs go: `output_dir`/name, or beside the source."""
+    return (output_dir if output_dir is not None else source.parent) / source.stem
+
+
+def render_score(
+    score: Score,
+    stem: Path,
+    settings: RenderSettings = RenderSettings(),
+    midi: Path | None = None,
+    say: Callable[[str], None] | None = None,
+) -> Rendered:
+    """Make the asked outputs of `score` as `stem`.wav, .musicxml, .svg, .png, -roll.png.
+
+    `midi` is the file to synthesize (a temporary one is written from `score` when None);
+    `say` receives one line per finished output."""
+    if not score.note_count:
+        raise CadenzaError(f"{stem.name}: has no notes to render")
+    result = Rendered()
+    formats = settings.formats
+    with (
+        tempfile.TemporaryDirectory(prefix="cadenza-render-") as folder,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        audio = None
+        if "wav" in formats:
+            source = midi if midi is not None else write_midi(score, Path(folder) / "audio.mid")
+            audio = pool.submit(_timed, result, say, "wav", lambda: _audio(source, stem, settings))
+        if {"musicxml", "svg", "png"} & set(formats):
+            _notation(score, stem, formats, result, say)
+        if "roll" in formats:
+            _timed(result, say, "roll", lambda: _roll(score, stem))
+        if audio is not None:
+            audio.result()
+    return result
+
+
+def _timed(result: Rendered, say, name: str, action: Callable[[], tuple[list[Path], str]]) -> None:
+    started = time.perf_counter()
+    files, note = action()
+    result.files[name], result.notes[name] = files, note
+    result.seconds[name] = time.perf_counter() - started
+    if say is not None:
+        shown = ", ".join(str(path) for path in files)
+        say(f"  {name:<9}{shown}  ({note}{', ' if note else ''}{result.seconds[name]:.1f} s)")
+
+
+def _audio(midi: Path, stem: Path, settings: RenderSettings) -> tuple[list[Path], str]:
+    path = stem.with_name(stem.name + ".wav")
+    info = render_wav(midi, path, settings.audio)
+    return [path], f"{info.seconds:.1f} s of sound"
+
+
+def _notation(score: Score, stem: Path, formats, result: Rendered, say) -> None:
+    from cadenza.outputs import sheet
+
+    made: dict = {}  # the MusicXML document, then its SVG pages
+
+    def musicxml() -> tuple[list[Path], str]:
+        path = stem.with_name(stem.name + ".musicxml")
+        made["document"] = sheet.write_musicxml(score, path, stem.name)
+        return [path], ""
+
+    def svg() -> tuple[list[Path], str]:
+        made["pages"] = pages = sheet.svg_pages(made["document"])
+        return sheet.write_svg_pages(
+            pages, stem
+        ), f"{len(pages)} page{'s' if len(pages) > 1 else ''}"
+
+    if "musicxml" in formats:
+        _timed(result, say, "musicxml", musicxml)
+    else:
+        made["document"] = sheet.musicxml_bytes(score, stem.name)
+    if "svg" in formats:
+        _timed(result, say, "svg", svg)
+    elif "png" in formats:
+        made["pages"] = sheet.svg_pages(made["document"])
+    if "png" in formats:
+        _timed(result, say, "png", lambda: (sheet.write_png_pages(made["pages"], stem), ""))
+
+
+def _roll(score: Score, stem: Path) -> tuple[list[Path], str]:
+    from cadenza.outputs.pianoroll_png import write_piano_roll
+
+    path = stem.with_name(stem.name + "-roll.png")
+    return [write_piano_roll(score, path, stem.name)], ""
+
+
+def render_file(
+    source: Path,
+    output_dir: Path | None = None,
+    settings: RenderSettings = RenderSettings(),
+    say: Callable[[str], None] | None = None,
+) -> Rendered:
+    """Render a score file (MIDI, MusicXML, ABC, Humdrum) into outputs named after it."""
+    score = read_score(source)
+    stem = output_stem(source, output_dir)
+    formats = settings.formats
+    if (
+        "musicxml" in formats
+        and stem.with_name(stem.name + ".musicxml").resolve() == source.resolve()
+    ):
+        formats = tuple(name for name in formats if name != "musicxml")  # never overwrite the input
+    midi = source if source.suffix.lower() in MIDI_SUFFIXES else None
+    return render_score(score, stem, RenderSettings(formats, settings.audio), midi, say)

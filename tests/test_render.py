@@ -1,0 +1,210 @@
+"""Rendering: audio length and loudness, MusicXML round trip, engraved notes, the roll, the CLI."""
+
+import os
+import stat
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cadenza.cli import main
+from cadenza.errors import CadenzaError
+from cadenza.music import Note, Score, TempoChange, Track, read_score, write_midi
+from cadenza.music.notation import read_notation
+from cadenza.outputs.audio import (
+    AudioSettings,
+    check_soundfont,
+    read_wav_info,
+    render_wav,
+    seconds_at,
+)
+from cadenza.outputs.pianoroll_png import piano_roll_figure, write_piano_roll
+from cadenza.outputs.render import FORMATS, RenderSettings, missing_tools, render_file
+from cadenza.outputs.sheet import notation_staves, svg_pages, write_musicxml, write_png_pages
+from tests.conftest import make_score
+
+MISSING = missing_tools(FORMATS, AudioSettings())
+needs_audio = pytest.mark.skipif("wav" in MISSING, reason=MISSING.get("wav", ""))
+needs_cairo = pytest.mark.skipif("png" in MISSING, reason=MISSING.get("png", ""))
+RELEASE_TAIL_S = 3.0  # FluidSynth renders on until reverb and note releases have died away
+
+
+def melody(bpm: float = 100.0) -> Score:
+    """Eight notes, C major scale up, a quarter each, then a two-quarter C5: 10 quarters."""
+    pitches = [60, 62, 64, 65, 67, 69, 71, 72]
+    notes = [Note(float(i), 1.0, p, 90) for i, p in enumerate(pitches)] + [Note(8.0, 2.0, 72, 90)]
+    return make_score(Track.from_notes(notes, name="Piano"), bpm=bpm)
+
+
+def test_seconds_follow_the_tempo_map_by_hand():
+    score = Score(tempos=[TempoChange(0.0, 120.0), TempoChange(4.0, 60.0)])
+    assert seconds_at(score, 8.0) == pytest.approx(4 * 0.5 + 4 * 1.0)
+    assert seconds_at(score, 2.0) == pytest.approx(1.0)
+    assert seconds_at(Score(), 6.0) == pytest.approx(3.0)  # no tempo: MIDI's 120 bpm
+    late = Score(tempos=[TempoChange(2.0, 60.0)])  # 120 bpm until the first tempo event
+    assert seconds_at(late, 4.0) == pytest.approx(1.0 + 2.0)
+    assert seconds_at(melody(bpm=100), 10.0) == pytest.approx(6.0)
+
+
+@needs_audio
+def test_wav_has_the_score_length_and_is_not_silent(tmp_path):
+    score = melody(bpm=100)  # 10 quarters at 100 bpm: 6.0 s
+    midi = write_midi(score, tmp_path / "melody.mid")
+    info = render_wav(midi, tmp_path / "melody.wav", AudioSettings(sample_rate=22050))
+    end = seconds_at(score, score.end)
+    assert end == pytest.approx(6.0)
+    assert end - 0.5 <= info.seconds <= end + 0.5 + RELEASE_TAIL_S
+    assert info.rms > 0.01 and info.peak < 1.0  # audible, not clipped
+    with wave.open(str(tmp_path / "melody.wav")) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (22050, 2, 2)
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), "<i2").reshape(-1, 2)
+    loudness = [np.sqrt(np.mean((samples[int(s * 22050) : int((s + 0.5) * 22050)] / 32768.0) ** 2))
+                for s in np.arange(0, info.seconds - 0.5, 0.5)]  # fmt: skip
+    playing, after = loudness[: int(end * 2) - 1], loudness[int(end * 2) + 2 :]
+    assert min(playing) > 0.005  # every half second of the music sounds
+    assert not after or max(after) < min(playing) / 10  # and the sound stops when it ends
+    assert read_wav_info(tmp_path / "melody.wav") == info
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["melody.mid", "melody.wav"]
+
+
+@needs_audio
+def test_a_failing_synthesizer_leaves_no_file(tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "fluidsynth"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'fluidsynth: error: out of memory' >&2\nexit 1\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    midi = write_midi(melody(), tmp_path / "m.mid")
+    with pytest.raises(CadenzaError, match=r"FluidSynth could not render it .*out of memory"):
+        render_wav(midi, tmp_path / "m.wav")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "m.mid"]
+
+
+def test_soundfont_is_checked_before_synthesis(tmp_path):
+    not_a_font = tmp_path / "font.sf2"
+    not_a_font.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt ")
+    with pytest.raises(CadenzaError, match="not a SoundFont 2 file"):
+        check_soundfont(not_a_font)
+    with pytest.raises(CadenzaError, match="no such SoundFont"):
+        check_soundfont(tmp_path / "nope.sf2")
+    with pytest.raises(CadenzaError, match="--gain"):
+        AudioSettings(gain=0)
+
+
+def test_wide_keyboard_tracks_are_split_at_middle_c(piano_and_bass):
+    wide = Track.from_notes([Note(0, 1, 40), Note(0, 1, 67), Note(1, 1, 59), Note(1, 1, 60)],
+                            name="Piano")  # fmt: skip
+    staves = notation_staves(make_score(wide, *piano_and_bass.tracks))
+    assert [s.name for s in staves] == ["Piano RH", "Piano LH", "Right hand", "Bass"]  # no drums
+    assert staves[0].pitches.tolist() == [67, 60] and staves[1].pitches.tolist() == [40, 59]
+
+
+def notes_of(score: Score) -> list[tuple[float, float, int]]:
+    merged = score.merged()
+    return sorted(zip(merged.onsets.tolist(), merged.durations.tolist(), merged.pitches.tolist(),
+                      strict=True))  # fmt: skip
+
+
+def test_musicxml_reads_back_with_the_same_notes(tmp_path, piano_and_bass):
+    score = piano_and_bass.with_tracks(piano_and_bass.tracks[:2])  # the drums are not notated
+    wide = Track.from_notes([Note(3, 1, 40), Note(3, 1, 76), Note(4, 0.5, 48), Note(4.5, 1.5, 79)])
+    score.tracks.append(wide)
+    write_musicxml(score, tmp_path / "song.musicxml")
+    (back,) = read_notation(tmp_path / "song.musicxml")
+    assert notes_of(back) == notes_of(score)
+    assert back.title == "song"
+    assert [(m.numerator, m.denominator) for m in back.time_signatures] == [(3, 4)]
+    assert [(k.sharps, k.minor) for k in back.key_signatures] == [(0, True)]
+
+
+def test_svg_engraves_every_note_and_png_is_drawn(tmp_path):
+    score = melody()
+    chord = Track.from_notes([Note(0, 2, 48), Note(0, 2, 52), Note(2, 2, 55)], name="Left")
+    score.tracks.append(chord)
+    document = write_musicxml(score, tmp_path / "song.musicxml")
+    (page,) = svg_pages(document)
+    assert page.startswith("<svg") or "<svg" in page[:200]
+    # one notehead per note, and two for each of the 2 notes tied over a 3/4 bar line
+    assert page.count('class="note"') == 9 + 3 + 2 and page.count('class="tie"') == 2
+    assert page.count('class="chord"') == 1
+    if "png" in MISSING:
+        pytest.skip(MISSING["png"])
+    (png,) = write_png_pages([page], tmp_path / "song")
+    from matplotlib.image import imread
+
+    pixels = imread(png)  # (H, W, 4) floats
+    assert png.name == "song.png" and pixels.shape[1] == 1050
+    dark = (pixels[..., :3].mean(axis=2) < 0.5).mean()
+    assert 0.005 < dark < 0.3  # ink on white paper
+
+
+def test_piano_roll_has_one_bar_per_note(tmp_path, piano_and_bass):
+    figure = piano_roll_figure(piano_and_bass)
+    axes = figure.axes[0]
+    bars = [patch for container in axes.containers for patch in container]
+    assert len(bars) == piano_and_bass.note_count == 8
+    assert axes.get_xlim() == (0.0, 3.0)
+    assert axes.get_ylim() == (36 - 1.5, 76 + 1.5)
+    first = sorted((b.get_x(), b.get_y() + b.get_height() / 2, b.get_width()) for b in bars)[0]
+    assert first == pytest.approx((0.0, 36.0, 0.25))  # the kick drum: onset, pitch, length
+    path = write_piano_roll(piano_and_bass, tmp_path / "song-roll.png")
+    from matplotlib.image import imread
+
+    assert imread(path).shape == (500, 1200, 4)
+
+
+@needs_audio
+@needs_cairo
+def test_cli_render_writes_every_output_named_after_the_input(tmp_path, capsys):
+    song = write_midi(melody(), tmp_path / "song.mid")
+    assert main(["render", str(song), "-o", str(tmp_path / "out")]) == 0
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["song-roll.png", "song.musicxml", "song.png", "song.svg", "song.wav"]
+    out = capsys.readouterr().out
+    assert "Rendering" in out and "s of sound" in out and "done in" in out
+    assert notes_of(read_score(tmp_path / "out" / "song.musicxml")) == notes_of(melody())
+
+
+def test_cli_render_says_what_is_missing(tmp_path, capsys, monkeypatch):
+    song = write_midi(melody(), tmp_path / "song.mid")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no fluidsynth on the PATH
+    assert main(["render", str(song), "--formats", "wav"]) == 2
+    error = capsys.readouterr().err
+    assert "fluidsynth program, which is not installed" in error and "apt-get install" in error
+    assert error.count("\n") == 1
+    assert main(["render", str(song), "--formats", "musicxml,roll", "--quiet"]) == 0
+    with pytest.warns(UserWarning, match="no wav output: .*fluidsynth"):
+        assert main(["render", str(song), "-o", str(tmp_path / "all")]) == 0
+    assert "wav" not in capsys.readouterr().out.splitlines()[0]
+    assert not (tmp_path / "all" / "song.wav").exists()
+    assert (tmp_path / "all" / "song-roll.png").is_file()
+    assert (tmp_path / "song.musicxml").is_file() and not (tmp_path / "song.wav").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["render", "{tmp}/nope.mid"], "no such file"),
+        (["render", "{tmp}/bad.mid"], "cannot read MIDI file"),
+        (["render", "{tmp}/song.mid", "--formats", "mp3"], "unknown output format 'mp3'"),
+        (["render", "{tmp}/song.mid", "--soundfont", "{tmp}/bad.mid"], "not a SoundFont"),
+        (["render", "{tmp}/song.mid", "--sample-rate", "10"], "--sample-rate"),
+    ],
+)
+def test_cli_render_wrong_input_gives_one_clear_sentence(tmp_path, capsys, args, message):
+    write_midi(melody(), tmp_path / "song.mid")
+    (tmp_path / "bad.mid").write_bytes(b"MThd this is not music")
+    assert main([a.format(tmp=tmp_path) for a in args]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("cadenza: error: ") and message in error and error.count("\n") == 1
+    assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["bad.mid", "song.mid"]
+
+
+def test_render_never_overwrites_a_musicxml_input(tmp_path):
+    source = tmp_path / "piece.musicxml"
+    write_musicxml(melody(), source)
+    before = source.read_bytes()
+    result = render_file(source, None, RenderSettings(("musicxml", "roll")))
+    assert source.read_bytes() == before and "musicxml" not in result.files
+    assert result.files["roll"] == [tmp_path / "piece-roll.png"]
