@@ -53,12 +53,23 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--primer", type=int, default=32, help="primer steps (32)")
     evaluate.add_argument("--horizon", type=int, default=32, help="continuation steps (32)")
     evaluate.add_argument("--windows", type=int, default=128, help="most windows (128)")
+    evaluate.add_argument(
+        "--frames-nll",
+        action="store_true",
+        help="instead: the test NLL per frame in nats of a run on a frame dataset, mixed "
+        "with independent Bernoulli keys (weight chosen on validation); RUN/frames-nll.json",
+    )
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Handle `cadenza evaluate`."""
     from cadenza.evaluation import evaluate_run, format_evaluation
 
+    if args.frames_nll:
+        from cadenza.evaluation_frames import evaluate_frames, format_frames_nll
+
+        print(format_frames_nll(evaluate_frames(args.run, args.corpus)))
+        return 0
     result = evaluate_run(args.run, args.corpus, args.primer, args.horizon, args.windows)
     heads = ["pitch", "duration"] if len(result["accuracy"]) == 2 else ["token"]
     print(format_evaluation(result, heads))
@@ -295,15 +306,26 @@ def _add_prepare(commands: argparse._SubParsersAction) -> None:
         "vocab.json, manifest.json and report.json. Re-running into the same folder only "
         "parses new or changed files.",
     )
-    prepare.add_argument("paths", nargs="*", metavar="PATH", help="score files or folders")
+    prepare.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="score files or folders, or one frame dataset (.npz, .mat, .pickle) whose own "
+        "train/valid/test split is kept",
+    )
     prepare.add_argument("-o", "--output", type=Path, required=True, help="corpus folder")
     prepare.add_argument(
         "--corpus", choices=("bach", "essen"), help="use a corpus that ships inside music21"
     )
     prepare.add_argument(
         "--representation",
-        default="chord",
-        help="chord (the note/chord tutorial's, default) or pitch-duration (with rests)",
+        help="chord (the note/chord tutorial's, default), pitch-duration (with rests), or "
+        "frames (88-key piano-roll frames, a quarter each; the only one for a frame dataset)",
+    )
+    prepare.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="let a frame dataset stored as a pickle be read (plain data only)",
     )
     prepare.add_argument(
         "--chord-scope",
@@ -351,6 +373,10 @@ def run_prepare(args: argparse.Namespace) -> int:
         raise CadenzaError("give either PATHS or --corpus, not both")
     if not args.corpus and not args.paths:
         raise CadenzaError("nothing to prepare: give score files or folders, or --corpus")
+    from cadenza.corpus.frames import is_frame_dataset
+
+    if any(is_frame_dataset(path) for path in args.paths):
+        return _prepare_frame_dataset(args)
     if args.corpus:
         from cadenza.corpus.embedded import embedded_corpus_files
 
@@ -360,7 +386,7 @@ def run_prepare(args: argparse.Namespace) -> int:
         sources = check_paths(args.paths)
         files, total = iter_scores(sources), None if args.quiet else count_scores(sources)
     settings = PrepareSettings(
-        representation=args.representation,
+        representation=args.representation or "chord",
         chord_scope=args.chord_scope,
         parser=args.parser,
         track=args.track,
@@ -376,6 +402,25 @@ def run_prepare(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         print(format_summary(summary, args.output, time.perf_counter() - started))
+    return 0
+
+
+def _prepare_frame_dataset(args: argparse.Namespace) -> int:
+    """`cadenza prepare DATASET.npz|.mat|.pickle`: frames, with the dataset's own split."""
+    from cadenza.corpus.frames import format_test_split, prepare_frame_dataset
+    from cadenza.corpus.report import format_summary
+
+    score_only = args.track or args.drums or args.parser != "fast" or args.chord_scope != "piece"
+    if len(args.paths) != 1 or args.representation not in (None, "frames") or score_only:
+        raise CadenzaError(
+            "a frame dataset (.npz, .mat, .pickle) is prepared alone, in the frames "
+            "representation, without --track, --drums, --parser or --chord-scope"
+        )
+    started = time.perf_counter()
+    summary = prepare_frame_dataset(args.paths[0], args.output, args.allow_pickle)
+    if not args.quiet:
+        print(format_summary(summary, args.output, time.perf_counter() - started))
+        print(format_test_split(summary))
     return 0
 
 

@@ -53,7 +53,7 @@ def prepare_corpus(
         )
     names = itertools.chain([first], names)
     output = Path(output)
-    _check_output(output)
+    check_output_folder(output)
     previous = PreviousCorpus.open(output, settings)
     with atomic_directory(output) as staging:
         writer = CorpusWriter(staging, validation_fraction)
@@ -69,7 +69,7 @@ def prepare_corpus(
     return summary
 
 
-def _check_output(output: Path) -> None:
+def check_output_folder(output: Path) -> None:
     """The output must be new, empty, or a corpus folder: prepare replaces it as a whole."""
     if output.is_file():
         raise CadenzaError(f"{output}: is a file; give a folder for the corpus")

@@ -3,7 +3,8 @@
 A corpus folder holds
   tokens.npy     one flat integer array, all pieces back to back (memory-mappable)
   offsets.npy    int64, piece i is tokens[offsets[i]:offsets[i+1]]
-  splits.npy     uint8 per piece, 0 = train, 1 = validation
+  splits.npy     uint8 per piece, 0 = train, 1 = validation, 2 = test (frame datasets only;
+                 training never reads the test pieces)
   vocab.json     the vocabulary (token strings in id order)
   manifest.json  settings, counts, the corpus hash, and one row per piece
   report.json    one row per file: ok or skipped, with the reason
@@ -15,7 +16,7 @@ import hashlib
 import json
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from cadenza.errors import CadenzaError
 from cadenza.representations.vocab import Vocabulary
 
 FORMAT_VERSION = 1
-SPLIT_NAMES = ("train", "validation")
+SPLIT_NAMES = ("train", "validation", "test")
 SKIPPED_LISTED = 200  # skipped files kept in memory for the printed summary; all are in report.json
 _CHUNK = 1 << 20
 
@@ -42,10 +43,13 @@ def _write_json_with_rows(path: Path, header: dict, key: str, rows: Iterable[str
 
 
 class CorpusWriter:
-    """Receives file results in order and streams their tokens to a staging folder."""
+    """Receives file results in order and streams their tokens to a staging folder.
 
-    def __init__(self, staging: Path, validation_fraction: float) -> None:
-        if not 0 <= validation_fraction < 1:
+    A piece's split comes from its hash (`validation_fraction`), or, with
+    `validation_fraction=None`, from the `splits` its file is added with (a dataset's own)."""
+
+    def __init__(self, staging: Path, validation_fraction: float | None) -> None:
+        if validation_fraction is not None and not 0 <= validation_fraction < 1:
             raise CadenzaError(f"--validation must be in [0, 1), got {validation_fraction}")
         self.staging = staging
         self.validation_fraction = validation_fraction
@@ -54,23 +58,32 @@ class CorpusWriter:
         self.splits = bytearray()
         self.counts: Counter[str] = Counter()  # files per outcome ("ok" or a skip reason)
         self.cached_files = 0
-        self.split_tokens = [0, 0]
+        self.split_tokens = [0] * len(SPLIT_NAMES)
         self.skipped: list[dict] = []
         self.policy_notes: Counter[str] = Counter()
         self._raw = (staging / "tokens.raw").open("wb")
         self._pieces = (staging / "pieces.jsonl").open("w", encoding="utf-8")
         self._files = (staging / "files.jsonl").open("w", encoding="utf-8")
 
-    def add(self, result: FileResult, cached: bool = False) -> None:
-        """Append a file's kept pieces and its report row."""
+    def add(
+        self, result: FileResult, cached: bool = False, splits: Sequence[int] | None = None
+    ) -> None:
+        """Append a file's kept pieces and its report row; `splits`: one per kept piece."""
         kept = [p for p in result.pieces if not p.skipped] if result.status == "ok" else []
-        for piece in kept:
+        if (splits is None) != (self.validation_fraction is not None) or (
+            splits is not None and len(splits) != len(kept)
+        ):
+            raise ValueError("give splits (one per kept piece) exactly when no fraction is set")
+        for number, piece in enumerate(kept):
             lookup = np.array(
                 [self.vocab_index.setdefault(t, len(self.vocab_index)) for t in piece.tokens],
                 dtype=np.uint32,
             )
             self._raw.write(lookup[piece.inverse].tobytes())
-            split = int(split_fraction(piece.key) < self.validation_fraction)
+            if splits is None:
+                split = int(split_fraction(piece.key) < self.validation_fraction)
+            else:
+                split = int(splits[number])
             row = {
                 "source": result.path,
                 "number": piece.number,
@@ -137,6 +150,7 @@ class CorpusWriter:
         return summary
 
     def _summary(self, settings, vocabulary: Vocabulary, corpus_hash: str, sources) -> dict:
+        names = SPLIT_NAMES if self.split_tokens[2] else SPLIT_NAMES[:2]  # "test" only if any
         return {
             "format_version": FORMAT_VERSION,
             "cadenza": __version__,
@@ -150,10 +164,10 @@ class CorpusWriter:
             "track_policy_outcomes": dict(self.policy_notes.most_common()),
             "piece_count": len(self.splits),
             "pieces_per_split": {
-                name: self.splits.count(index) for index, name in enumerate(SPLIT_NAMES)
+                name: self.splits.count(index) for index, name in enumerate(names)
             },
             "tokens": self.offsets[-1],
-            "tokens_per_split": dict(zip(SPLIT_NAMES, self.split_tokens, strict=True)),
+            "tokens_per_split": dict(zip(names, self.split_tokens, strict=False)),
             "vocab_size": len(vocabulary),
             "vocab_fingerprint": vocabulary.fingerprint,
             "corpus_hash": corpus_hash,
@@ -197,7 +211,7 @@ class Corpus:
         return self.tokens[self.offsets[index] : self.offsets[index + 1]]
 
     def piece_indices(self, split: str) -> np.ndarray:
-        """Indices of the pieces in `split` ("train" or "validation")."""
+        """Indices of the pieces in `split` ("train", "validation" or "test")."""
         if split not in SPLIT_NAMES:
             raise CadenzaError(f"unknown split {split!r} (known: {', '.join(SPLIT_NAMES)})")
         return np.flatnonzero(self.splits == SPLIT_NAMES.index(split))

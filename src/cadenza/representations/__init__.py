@@ -1,7 +1,7 @@
 """Representations: pure encode/decode pairs between `Score` and token strings.
 
-`chord` (the note/chord tutorial's) and `pitch-duration` (with rests, START and END);
-the registry leaves room for the piano-roll representation of later work.
+`chord` (the note/chord tutorial's), `pitch-duration` (with rests, START and END) and
+`frames` (an 88-key piano roll sampled on a grid, as the classic polyphonic benchmarks are).
 """
 
 from __future__ import annotations
@@ -10,13 +10,15 @@ from dataclasses import fields
 
 from cadenza.errors import CadenzaError
 from cadenza.representations.chord import ChordRepresentation
+from cadenza.representations.frames import FrameRepresentation
 from cadenza.representations.pitch_duration import PitchDurationRepresentation
 from cadenza.representations.vocab import Vocabulary
 
-Representation = ChordRepresentation | PitchDurationRepresentation
+Representation = ChordRepresentation | PitchDurationRepresentation | FrameRepresentation
 REPRESENTATIONS: dict[str, type] = {
     "chord": ChordRepresentation,
     "pitch-duration": PitchDurationRepresentation,
+    "frames": FrameRepresentation,
 }
 
 
@@ -34,6 +36,7 @@ def get_representation(name: str, **options: object) -> Representation:
 __all__ = [
     "REPRESENTATIONS",
     "ChordRepresentation",
+    "FrameRepresentation",
     "PitchDurationRepresentation",
     "Representation",
     "Vocabulary",
