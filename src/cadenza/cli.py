@@ -16,6 +16,7 @@ from pathlib import Path
 from cadenza import __version__
 from cadenza.cli_render import add_render_command, add_render_flags, render_generated, run_render
 from cadenza.errors import CadenzaError
+from cadenza.web.command import add_serve_command, run_serve
 
 DEFAULT_OUTPUT = Path("cadenza-output")
 
@@ -36,17 +37,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(commands)
     _add_evaluate(commands)
     add_render_command(commands)
+    add_serve_command(commands)
     return parser
 
 
 def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     evaluate = commands.add_parser(
         "evaluate",
-        help="teacher-forced and free-running accuracy on the validation pieces",
+        help="accuracy on the validation pieces; metrics and copy check of generated pieces",
         description="Cut the corpus's validation pieces into windows of a primer and a "
         "continuation; report the teacher-forced loss, perplexity and accuracy, and how the "
         "accuracy of free-running (greedy) generation from the same primers drifts step by "
-        "step. Also written to RUN/evaluation.json.",
+        "step (RUN/evaluation.json). Then generate --pieces pieces and set their musical "
+        "metrics beside the training and held-out pieces', with a copy check: the longest run "
+        "each shares with a training piece (RUN/music-evaluation.json and .png).",
     )
     evaluate.add_argument("run", type=Path, help="run folder from `cadenza train`")
     evaluate.add_argument("--corpus", type=Path, help="corpus folder (default: the run's own)")
@@ -59,6 +63,14 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         help="instead: the test NLL per frame in nats of a run on a frame dataset, mixed "
         "with independent Bernoulli keys (weight chosen on validation); RUN/frames-nll.json",
     )
+    evaluate.add_argument(
+        "--pieces", type=int, default=20,
+        help="pieces to generate and judge against the training data: metrics side by side "
+        "and the copy check, into RUN/music-evaluation.json and .png (20; 0 skips this)",
+    )  # fmt: skip
+    evaluate.add_argument("--ngram", type=int, default=4, help="n of the n-gram figures (4)")
+    evaluate.add_argument("--temperature", type=float, default=1.0, help="for the pieces (1.0)")
+    evaluate.add_argument("--seed", type=int, default=0, help="for the pieces (0)")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -70,9 +82,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
         print(format_frames_nll(evaluate_frames(args.run, args.corpus)))
         return 0
+    if args.pieces < 0:
+        raise CadenzaError(f"--pieces must be 0 or more, got {args.pieces}")
     result = evaluate_run(args.run, args.corpus, args.primer, args.horizon, args.windows)
     heads = ["pitch", "duration"] if len(result["accuracy"]) == 2 else ["token"]
     print(format_evaluation(result, heads))
+    if args.pieces:
+        from cadenza.evaluation_music import JudgeSettings, format_judgement, judge_run
+
+        settings = JudgeSettings(args.pieces, args.ngram, args.temperature, seed=args.seed)
+        judged = judge_run(args.run, args.corpus, settings)
+        print(f"\n{args.pieces} generated pieces against the training data "
+              f"(-> {args.run / 'music-evaluation.png'})\n")  # fmt: skip
+        print(format_judgement(judged, "events" if len(heads) == 2 else "tokens"))
     return 0
 
 
@@ -173,13 +195,61 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
     generate.add_argument("--step", type=float, default=0.5, help="quarters per token (0.5)")
     generate.add_argument("--tempo", type=float, default=120.0, help="beats per minute (120)")
     generate.add_argument("--instrument", type=int, default=0, help="MIDI program (0: piano)")
-    generate.add_argument("--key", help="key signature to write, e.g. C, A minor, Bb")
+    generate.add_argument(
+        "--key", help="key signature to write, e.g. C, A minor, Bb; the tonic for --scale"
+    )
+    _add_constraint_flags(generate)
     generate.add_argument(
         "--plots",
         action="store_true",
         help="also write PNGs of the predicted pitch probabilities and of the attention",
     )
     add_render_flags(generate, with_switch=True)
+
+
+def _add_constraint_flags(generate: argparse.ArgumentParser) -> None:
+    from cadenza.music.scales import SCALES
+
+    rules = generate.add_argument_group(
+        "constraints", "masks applied while sampling (a token that breaks them is never drawn)"
+    )
+    rules.add_argument(
+        "--scale", choices=tuple(SCALES), help="only pitches of this scale on the --key tonic"
+    )
+    rules.add_argument(
+        "--pitch-range", nargs=2, metavar=("LOW", "HIGH"),
+        help="only pitches from LOW to HIGH: MIDI numbers or names, e.g. C3 C6",
+    )  # fmt: skip
+    rules.add_argument(
+        "--max-repeat", type=int, default=0, metavar="N", help="no token more than N times in a row"
+    )
+    rules.add_argument(
+        "--no-repeat-ngram", type=int, default=0, metavar="N",
+        help="no N tokens (events) in a row that already occurred, the primer included",
+    )  # fmt: skip
+    rules.add_argument(
+        "--end-on-tonic", action="store_true",
+        help="finish on the --key tonic (a note or chord of the tonic triad holding the tonic)",
+    )  # fmt: skip
+
+
+def generation_constraints(args: argparse.Namespace):
+    """The `Constraints` asked for by the generate flags."""
+    from cadenza.generation.constraints import Constraints, parse_pitch
+    from cadenza.music.keys import parse_key
+
+    pitch_range = None
+    if args.pitch_range:
+        pitch_range = (parse_pitch(args.pitch_range[0]), parse_pitch(args.pitch_range[1]))
+    return Constraints(
+        key=parse_key(args.key) if args.key else None,
+        key_name=args.key or "",
+        scale=args.scale,
+        pitch_range=pitch_range,
+        max_repeat=args.max_repeat,
+        no_repeat_ngram=args.no_repeat_ngram,
+        end_on_tonic=args.end_on_tonic,
+    )
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -254,19 +324,20 @@ def run_generate(args: argparse.Namespace) -> int:
     if args.length < 1:  # for both kinds of model: one check, before the run is loaded
         raise CadenzaError(f"--length must be at least 1, got {args.length}")
     key = parse_key(args.key) if args.key else None
+    constraints = generation_constraints(args)
     bundle = load_bundle(args.run)
     generator = torch.Generator().manual_seed(args.seed)
     primer = primer_ids(bundle, args.primer, generator)
     if model_kind(bundle.config["model"]["name"]).tokens_per_step == 2:
         tokens, trace = generate_events(
             bundle, primer, args.length, _head_sampling(args, "pitch"),
-            _head_sampling(args, "duration"), generator,
+            _head_sampling(args, "duration"), generator, constraints=constraints,
         )  # fmt: skip
         shown = f"{len(tokens) // 2} events"
     else:
         tokens, trace = (
             bundle.vocabulary.decode(
-                generate_ids(bundle, primer, args.length, sampling, generator)
+                generate_ids(bundle, primer, args.length, sampling, generator, constraints)
             ),
             None,
         )
@@ -461,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
         "demo": run_demo,
         "evaluate": run_evaluate,
         "render": run_render,
+        "serve": run_serve,
     }
     try:
         if args.command is None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from cadenza.generation.constraints import Constraints, steering_for
 from cadenza.generation.generate import without_onednn
 from cadenza.generation.sampling import SamplingConfig, sample_next
 from cadenza.representations.pitch_duration import (
@@ -38,9 +39,11 @@ def generate_events(
     duration_sampling: SamplingConfig,
     generator: torch.Generator,
     stop_at_end: bool = True,
+    constraints: Constraints | None = None,
 ) -> tuple[list[str], EventTrace]:
     """Up to `length` events (pitch token, duration token, flat) after `primer` (shared-vocabulary
-    ids, pairs); stops early when the model chooses END (unless `stop_at_end` is off)."""
+    ids, pairs); stops early when the model chooses END (unless `stop_at_end` is off).
+    `constraints` mask the pitch and duration logits at every step (generation/constraints.py)."""
     tokens = bundle.vocabulary.tokens
     pitches, durations = pair_vocabularies(tokens)
     lookup = pair_lookup(tokens)
@@ -48,18 +51,26 @@ def generate_events(
         primer = bundle.vocabulary.encode([START, FRAME_DURATION]).tolist()
     steps = torch.from_numpy(lookup[np.asarray(primer)].reshape(1, -1, 2))  # (1, P, 2)
     trace = EventTrace(pitches, primer_steps=steps.shape[1])
+    steering = steering_for(
+        constraints, "pitch-duration", pitches, length,
+        [tuple(step) for step in steps[0].tolist()], len(durations), stop_at_end,
+    )  # fmt: skip
     produced: list[str] = []
     model = bundle.model
     with without_onednn():
         (pitch_logits, duration_logits), _, state = model(steps)
-        for _ in range(length):
+        for number in range(length):
             trace.probabilities.append(torch.softmax(pitch_logits[0, -1], -1).numpy())
             trace.attention.append(model.last_attention[0, -1].numpy())
-            pitch = sample_next(pitch_logits[0, -1], pitch_sampling, generator)
-            duration = sample_next(duration_logits[0, -1], duration_sampling, generator)
+            allowed = steering.first_allowed(number) if steering else None
+            pitch = sample_next(pitch_logits[0, -1], pitch_sampling, generator, allowed)
+            allowed = steering.second_allowed(pitch) if steering else None
+            duration = sample_next(duration_logits[0, -1], duration_sampling, generator, allowed)
             if pitches[pitch] == END and stop_at_end:
                 break
             produced += [pitches[pitch], durations[duration]]
+            if steering:
+                steering.push((pitch, duration))
             step = torch.tensor([[[pitch, duration]]])  # (1, 1, 2)
             (pitch_logits, duration_logits), _, state = model(step, state=state)
     return produced, trace

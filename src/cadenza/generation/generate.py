@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from cadenza.errors import CadenzaError
+from cadenza.generation.constraints import Constraints, steering_for
 from cadenza.generation.sampling import SamplingConfig, sample_next
 from cadenza.representations import get_representation
 from cadenza.representations.chord import nearest_chord_token
@@ -28,11 +29,19 @@ def generate_ids(
     length: int,
     sampling: SamplingConfig,
     generator: torch.Generator,
+    constraints: Constraints | None = None,
 ) -> list[int]:
-    """`length` new token ids after `primer`; the primer is read once, then one step per token."""
-    model = bundle.model
+    """`length` new token ids after `primer`; the primer is read once, then one step per token.
+    `constraints` mask the logits at every step (generation/constraints.py)."""
+    steering = steering_for(
+        constraints,
+        bundle.config["representation"]["name"],
+        bundle.vocabulary.tokens,
+        length,
+        [(token,) for token in primer],
+    )
     with without_onednn():
-        return _sample_after(model, bundle, primer, length, sampling, generator)
+        return _sample_after(bundle, primer, length, sampling, generator, steering)
 
 
 @contextmanager
@@ -47,7 +56,8 @@ def without_onednn() -> Iterator[None]:
         torch.backends.mkldnn.enabled = enabled
 
 
-def _sample_after(model, bundle, primer, length, sampling, generator) -> list[int]:
+def _sample_after(bundle, primer, length, sampling, generator, steering) -> list[int]:
+    model = bundle.model
     if primer:
         logits, _, state = model(torch.tensor([primer]))  # (1, P, V)
         last = logits[0, -1]
@@ -55,9 +65,12 @@ def _sample_after(model, bundle, primer, length, sampling, generator) -> list[in
         counts = torch.tensor(bundle.config["train_token_counts"], dtype=torch.float)
         last, state = torch.log(counts.clamp(min=1e-9)), None
     produced = []
-    for _ in range(length):
-        token = sample_next(last, sampling, generator)
+    for step in range(length):
+        allowed = steering.first_allowed(step) if steering else None
+        token = sample_next(last, sampling, generator, allowed)
         produced.append(token)
+        if steering:
+            steering.push((token,))
         logits, _, state = model(torch.tensor([[token]]), state=state)  # (1, 1, V)
         last = logits[0, -1]
     return produced

@@ -1,4 +1,5 @@
-"""Choosing the next token from logits: greedy, temperature, top-k and top-p (nucleus)."""
+"""Choosing the next token from logits: greedy, temperature, top-k and top-p (nucleus),
+after an optional mask of the allowed tokens (generation/constraints.py)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,16 @@ class SamplingConfig:
             raise CadenzaError(f"--top-p must be in (0, 1], got {self.top_p}")
 
 
-def sample_next(logits: torch.Tensor, config: SamplingConfig, generator: torch.Generator) -> int:
-    """One token id from a (V,) vector of logits."""
+def sample_next(
+    logits: torch.Tensor,
+    config: SamplingConfig,
+    generator: torch.Generator,
+    allowed: torch.Tensor | None = None,
+) -> int:
+    """One token id from a (V,) vector of logits; `allowed` (V,) bool masks tokens out first,
+    so that temperature, top-k and top-p act on the allowed tokens only."""
+    if allowed is not None:
+        logits = logits.masked_fill(~allowed, float("-inf"))
     if config.temperature == 0:
         return int(torch.argmax(logits))
     scaled = logits.float() / config.temperature
