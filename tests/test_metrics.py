@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from cadenza.metrics.copying import CopyIndex, shared_ngram_share
+from cadenza.metrics.distribution import overlap_area, standardized_distance, summary
 from cadenza.metrics.musical import (
     empty_beat_rate,
     groove_consistency,
@@ -158,3 +159,24 @@ def test_copy_index_agrees_with_brute_force_on_random_sequences():
             copied = query[run.query_end - run.length + 1 : run.query_end + 1]
             holder = references[run.reference]
             assert any(holder[i : i + run.length] == copied for i in range(len(holder)))
+
+
+def test_standardized_distance_and_summary_by_hand():
+    training = [1.0, 3.0, 5.0, float("nan")]  # mean 3, population std sqrt(8/3)
+    assert summary(training) == {"mean": 3.0, "std": pytest.approx(math.sqrt(8 / 3)), "count": 3}
+    assert standardized_distance([4.0, 6.0], training) == pytest.approx(2 / math.sqrt(8 / 3))
+    assert standardized_distance([3.0], [3.0, 3.0]) == 0.0
+    assert standardized_distance([4.0], [3.0, 3.0]) == math.inf
+    assert math.isnan(standardized_distance([], training))
+
+
+def test_overlap_area():
+    rng = np.random.default_rng(0)
+    same = rng.normal(0, 1, 400)
+    assert overlap_area(same, same) == pytest.approx(1.0, abs=1e-3)
+    assert overlap_area(rng.normal(0, 1, 400), rng.normal(0, 1, 400)) > 0.85
+    assert overlap_area(rng.normal(0, 1, 400), rng.normal(10, 1, 400)) < 0.01
+    # two unit normals one standard deviation apart share 2 * Phi(-1/2) = 0.617 of their area
+    shifted = overlap_area(rng.normal(0, 1, 4000), rng.normal(1, 1, 4000))
+    assert shifted == pytest.approx(0.617, abs=0.04)
+    assert overlap_area([2.0, 2.0], [2.0]) == 1.0 and math.isnan(overlap_area([], [1.0]))
