@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from cadenza.atomic import atomic_path
-from cadenza.music.score import Score
+from cadenza.music.score import Score, Track
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -17,6 +19,7 @@ NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 def piano_roll_figure(score: Score, title: str = ""):
     """A matplotlib Figure of the score's notes (drum tracks in grey)."""
+    from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(12, 5), dpi=100)
@@ -24,10 +27,11 @@ def piano_roll_figure(score: Score, title: str = ""):
     pitched = [track for track in score.tracks if len(track)]
     for number, track in enumerate(pitched):
         colour = "#7f7f7f" if track.is_drum else COLOURS[number % len(COLOURS)]
-        axes.barh(
-            track.pitches, track.durations, left=track.onsets, height=0.8, align="center",
-            color=colour, alpha=0.85, linewidth=0, label=track.name or f"track {number + 1}",
+        bars = PolyCollection(  # one collection, not a Rectangle per note: 10x faster to draw
+            note_rectangles(track), facecolors=colour, alpha=0.85, linewidths=0,
+            label=track.name or f"track {number + 1}",
         )  # fmt: skip
+        axes.add_collection(bars)
     low, high = _pitch_range(score)
     axes.set_ylim(low - 1.5, high + 1.5)
     axes.set_xlim(0, max(score.end, 1.0))
@@ -41,6 +45,14 @@ def piano_roll_figure(score: Score, title: str = ""):
         axes.legend(loc="upper right", fontsize=8)
     figure.tight_layout()
     return figure
+
+
+def note_rectangles(track: Track) -> np.ndarray:
+    """(N, 4, 2) corners of each note's bar: onset to onset + duration, pitch +- 0.4."""
+    start, end = track.onsets, track.onsets + track.durations
+    low, high = track.pitches - 0.4, track.pitches + 0.4
+    return np.stack([np.stack(corner, axis=1) for corner in
+                     ((start, low), (end, low), (end, high), (start, high))], axis=1)  # fmt: skip
 
 
 def _pitch_range(score: Score) -> tuple[int, int]:

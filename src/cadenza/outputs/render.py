@@ -86,18 +86,20 @@ def render_score(
     formats = settings.formats
     with (
         tempfile.TemporaryDirectory(prefix="cadenza-render-") as folder,
-        ThreadPoolExecutor(1) as pool,
+        ThreadPoolExecutor(2) as pool,
     ):
-        audio = None
+        running = []
         if "wav" in formats:
             source = midi if midi is not None else write_midi(score, Path(folder) / "audio.mid")
-            audio = pool.submit(_timed, result, say, "wav", lambda: _audio(source, stem, settings))
+            running.append(
+                pool.submit(_timed, result, say, "wav", lambda: _audio(source, stem, settings))
+            )
+        if "roll" in formats:
+            running.append(pool.submit(_timed, result, say, "roll", lambda: _roll(score, stem)))
         if {"musicxml", "svg", "png"} & set(formats):
             _notation(score, stem, formats, result, say)
-        if "roll" in formats:
-            _timed(result, say, "roll", lambda: _roll(score, stem))
-        if audio is not None:
-            audio.result()
+        for job in running:
+            job.result()
     return result
 
 

@@ -30,6 +30,7 @@ VEROVIO_OPTIONS = {
     "scale": 50,
     "footer": "none",
     "header": "auto",
+    "svgViewBox": True,  # so that a web page can scale the score to its width
 }
 # verovio writes metronome-mark notes in its own music font, which a browser gets from the
 # SVG but cairo cannot read; for PNGs they are replaced by the same symbols in a text font
@@ -121,7 +122,9 @@ def svg_pages(document: bytes) -> list[str]:
 
     with _verovio_lock:
         verovio.enableLog(verovio.LOG_OFF)
-        toolkit = verovio.toolkit()
+        # verovio finds its fonts by itself only in the thread that imported it: say where
+        toolkit = verovio.toolkit(False)
+        toolkit.setResourcePath(str(Path(verovio.__file__).parent / "data"))
         toolkit.setOptions(VEROVIO_OPTIONS)
         if not toolkit.loadData(document.decode("utf-8")):
             raise CadenzaError("verovio could not read the MusicXML it was given")

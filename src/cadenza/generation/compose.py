@@ -1,0 +1,90 @@
+"""One composition from a loaded run: settings in, a `Score` out (for the CLI and the web page)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from cadenza.errors import CadenzaError
+from cadenza.generation.events import EventTrace, generate_events
+from cadenza.generation.generate import generate_ids, primer_ids
+from cadenza.generation.sampling import SamplingConfig
+from cadenza.models import model_kind
+from cadenza.music.keys import parse_key
+from cadenza.music.score import Score
+from cadenza.representations import get_representation
+from cadenza.training.bundle import Bundle
+
+
+@dataclass(frozen=True)
+class ComposeSettings:
+    """What `cadenza generate` asks for; the flag names appear in the error messages."""
+
+    length: int = 500
+    primer: str = "random"  # "random", "none", or a score file's path
+    temperature: float = 1.0
+    pitch_temperature: float | None = None  # two-stream models; None: `temperature`
+    duration_temperature: float | None = None
+    top_k: int = 0
+    top_p: float = 1.0
+    seed: int = 0
+    step: float = 0.5
+    tempo: float = 120.0
+    instrument: int = 0
+    key: str | None = None
+
+    def __post_init__(self) -> None:
+        self.sampling("pitch"), self.sampling("duration")  # temperatures, top-k, top-p
+        if not (0.01 <= self.step <= 64 and 1 <= self.tempo <= 1000):
+            raise CadenzaError(
+                f"--step must be 0.01..64 quarters and --tempo 1..1000 bpm, got {self.step}, "
+                f"{self.tempo}"
+            )
+        if not 0 <= self.instrument <= 127:
+            raise CadenzaError(f"--instrument must be a MIDI program 0..127, got {self.instrument}")
+        if self.length < 1:
+            raise CadenzaError(f"--length must be at least 1, got {self.length}")
+        if self.key:
+            parse_key(self.key)
+
+    def sampling(self, head: str | None = None) -> SamplingConfig:
+        """The sampling rule for one head of a two-stream model, or for single-stream models."""
+        own = {"pitch": self.pitch_temperature, "duration": self.duration_temperature}.get(head)
+        return SamplingConfig(self.temperature if own is None else own, self.top_k, self.top_p)
+
+
+@dataclass
+class Composition:
+    """A generated piece: its score, its tokens, a summary for people, the attention trace."""
+
+    score: Score
+    tokens: list[str]
+    summary: str  # "500 tokens (87 distinct)" or "120 events"
+    trace: EventTrace | None = None
+
+
+def compose(bundle: Bundle, settings: ComposeSettings) -> Composition:
+    """Sample a piece from `bundle` as `settings` ask; seeded, so the same settings repeat it."""
+    generator = torch.Generator().manual_seed(settings.seed)
+    primer = primer_ids(bundle, settings.primer, generator)
+    if model_kind(bundle.config["model"]["name"]).tokens_per_step == 2:
+        tokens, trace = generate_events(
+            bundle, primer, settings.length, settings.sampling("pitch"),
+            settings.sampling("duration"), generator,
+        )  # fmt: skip
+        summary = f"{len(tokens) // 2} events"
+    else:
+        ids = generate_ids(bundle, primer, settings.length, settings.sampling(), generator)
+        tokens, trace = bundle.vocabulary.decode(ids), None
+        summary = f"{len(tokens)} tokens ({len(set(tokens))} distinct)"
+    representation_settings = bundle.config["representation"]
+    representation = get_representation(
+        representation_settings["name"],
+        step=settings.step,
+        program=settings.instrument,
+        **representation_settings["settings"],
+    )
+    score = representation.decode(tokens, bpm=settings.tempo)
+    score.key_signatures = [parse_key(settings.key)] if settings.key else []
+    return Composition(score, tokens, summary, trace)

@@ -1,0 +1,63 @@
+"""`cadenza serve`: the web page, with the built-in models and any run folders given."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cadenza.errors import CadenzaError
+
+
+def add_serve_command(commands: argparse._SubParsersAction) -> None:
+    """Register `cadenza serve`."""
+    serve = commands.add_parser(
+        "serve",
+        help="a web page to compose, listen, see the score and download (Gradio)",
+        description="Serve a page where people choose a model (the built-in ones and the RUN "
+        "folders given), upload a primer, set length, temperatures and seed, compose, listen, "
+        "see the piano roll and the score, and download MIDI, WAV and MusicXML.",
+    )
+    serve.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="run folders to offer")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7860, help="port (7860)")
+    serve.add_argument("--open", action="store_true", help="open the page in a browser")
+
+
+def served_models(runs: list[Path]) -> dict[str, Path]:
+    """Name -> bundle folder: the built-in models, then each run under its folder's name."""
+    from cadenza import pretrained
+
+    models = dict(pretrained.available())
+    for run in runs:
+        name = run.name or str(run)
+        if name in models and models[name].resolve() != run.resolve():
+            name = str(run)  # two folders of one name: the path tells them apart
+        models[name] = run
+    return models
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Handle `cadenza serve`."""
+    if not 1 <= args.port <= 65535:
+        raise CadenzaError(f"--port must be 1..65535, got {args.port}")
+    try:
+        import gradio  # noqa: F401  (only to say clearly when it is missing)
+    except ImportError:
+        raise CadenzaError(
+            "the web page needs Gradio, which is not installed (pip install 'cadenza[web]')"
+        ) from None
+    from cadenza.web.app import launch
+    from cadenza.web.service import Composer
+
+    models = served_models(args.runs)
+    print(f"Loading {len(models)} model{'s' if len(models) != 1 else ''}: {', '.join(models)}")
+    composer = Composer(models)
+    composer.warm_up()
+    for name, reason in composer.missing.items():
+        print(f"  without {name}: {reason}")
+    print(f"Serving on http://{args.host}:{args.port} (Ctrl-C stops)", flush=True)
+    try:
+        launch(composer, args.host, args.port, inbrowser=args.open)
+    finally:
+        composer.close()
+    return 0

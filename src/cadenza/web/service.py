@@ -1,0 +1,177 @@
+"""What the web page does, without the page: load models once, compose and render per request.
+
+Several people may compose at once. Models are loaded once and only read; the sampling loop
+runs under one lock (it flips PyTorch's process-wide oneDNN switch, and an attention model
+keeps its last attention weights on itself), while rendering, the slower part, runs in
+parallel. Every request writes into a folder of its own, so results never mix.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from cadenza.errors import CadenzaError
+from cadenza.generation.compose import ComposeSettings, compose
+from cadenza.music.io import SCORE_SUFFIXES
+from cadenza.music.midi import write_midi
+from cadenza.outputs.audio import AudioSettings
+from cadenza.outputs.render import RenderSettings, missing_tools, render_score
+from cadenza.training.bundle import Bundle, load_bundle
+
+MAX_PRIMER_BYTES = 2_000_000
+MAX_LENGTH = 2000
+WEB_FORMATS = ("wav", "musicxml", "svg", "roll")  # the page shows the SVG score; no PNG needed
+WEB_AUDIO = AudioSettings(sample_rate=22050)  # half the size and synthesis time; fine to listen
+KEEP_REQUEST_S = 3600  # request folders older than this are removed by later requests
+
+
+@dataclass
+class Result:
+    """One answered request: the files written, and what to tell the person."""
+
+    folder: Path
+    summary: str
+    midi: Path
+    wav: Path | None = None
+    musicxml: Path | None = None
+    roll: Path | None = None
+    svg_pages: list[Path] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Composer:
+    """The models by name, loaded once, and the composing of one request at a time each."""
+
+    def __init__(
+        self,
+        models: dict[str, Path],
+        work_root: Path | None = None,
+        formats: tuple[str, ...] = WEB_FORMATS,
+    ) -> None:
+        if not models:
+            raise CadenzaError(
+                "no models to serve: give run folders (cadenza serve runs/mine) "
+                "or install the built-in models"
+            )
+        self.bundles: dict[str, Bundle] = {name: load_bundle(path) for name, path in models.items()}
+        self.work_root = work_root or Path(tempfile.mkdtemp(prefix="cadenza-serve-"))
+        self.work_root.mkdir(parents=True, exist_ok=True)
+        self._sampling_lock = threading.Lock()
+        missing = missing_tools(formats, WEB_AUDIO)
+        self.formats = tuple(name for name in formats if name not in missing)
+        self.missing = missing
+
+    def warm_up(self) -> None:
+        """Render a two-note piece once, so that the first person does not wait for imports."""
+        from cadenza.music.score import Note, Score, Track
+
+        score = Score(tracks=[Track.from_notes([Note(0, 1, 60), Note(1, 1, 64)])])
+        folder = Path(tempfile.mkdtemp(prefix="warm-up-", dir=self.work_root))
+        render_score(score, folder / "warm-up", RenderSettings(self.formats, WEB_AUDIO))
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def describe(self, name: str) -> str:
+        """One line about a model: kind, corpus, representation."""
+        config = self.bundles[name].config
+        return (
+            f"{config['model']['name']} ({config['model'].get('preset', '?')} preset), "
+            f"{config['representation']['name']} tokens, {len(self.bundles[name].vocabulary)} in "
+            "its vocabulary"
+        )
+
+    def compose(self, name: str, settings: ComposeSettings, primer: Path | None = None) -> Result:
+        """Compose with model `name` and render; one clear CadenzaError for any bad input."""
+        started = time.perf_counter()
+        if name not in self.bundles:
+            raise CadenzaError(f"no model named {name!r} (choose from {', '.join(self.bundles)})")
+        if settings.length > MAX_LENGTH:
+            raise CadenzaError(f"length must be at most {MAX_LENGTH}, got {settings.length}")
+        if primer is not None:
+            check_upload(primer)
+        self._remove_old_folders()
+        folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.work_root))
+        try:
+            result = self._compose_into(folder, name, settings, primer)
+        except CadenzaError as error:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise CadenzaError(_public(str(error), folder)) from None
+        result.messages = [_public(message, folder) for message in result.messages]
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _compose_into(
+        self, folder: Path, name: str, settings: ComposeSettings, primer: Path | None
+    ) -> Result:
+        if primer is not None:  # a copy of our own, under its own name, for the messages
+            copy = folder / "primer" / primer.name
+            copy.parent.mkdir()
+            settings = replace(settings, primer=str(shutil.copyfile(primer, copy)))
+        with self._sampling_lock, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            composition = compose(self.bundles[name], settings)
+        # warnings are process-wide: keep only those about this request's own primer
+        ours = [str(w.message) for w in caught if str(w.message).startswith(str(folder))]
+        stem = folder / f"{_safe_name(name)}-seed{settings.seed}"
+        midi = write_midi(composition.score, stem.with_suffix(".mid"))
+        result = Result(folder, composition.summary, midi, messages=ours)
+        if not composition.score.note_count:
+            result.messages.append("the model ended the piece before its first note")
+            return result
+        rendered = render_score(
+            composition.score, stem, RenderSettings(self.formats, WEB_AUDIO), midi
+        )
+        result.wav = _first(rendered.files.get("wav"))
+        result.musicxml = _first(rendered.files.get("musicxml"))
+        result.roll = _first(rendered.files.get("roll"))
+        result.svg_pages = rendered.files.get("svg", [])
+        result.messages += [f"no {name}: {reason}" for name, reason in self.missing.items()]
+        return result
+
+    def _remove_old_folders(self) -> None:
+        limit = time.time() - KEEP_REQUEST_S
+        for folder in self.work_root.glob("request-*"):
+            try:
+                if folder.stat().st_mtime < limit:
+                    shutil.rmtree(folder, ignore_errors=True)
+            except FileNotFoundError:  # another request removed it first
+                continue
+
+    def close(self) -> None:
+        """Remove every request folder."""
+        shutil.rmtree(self.work_root, ignore_errors=True)
+
+
+def check_upload(path: Path) -> None:
+    """Refuse, in one sentence, an upload that is too large or not a score file by its name."""
+    name = path.name
+    if path.suffix.lower() not in SCORE_SUFFIXES:
+        raise CadenzaError(
+            f"{name}: not a score file this page reads (give one of {' '.join(SCORE_SUFFIXES)})"
+        )
+    size = path.stat().st_size
+    if size > MAX_PRIMER_BYTES:
+        raise CadenzaError(
+            f"{name}: {size / 1e6:.1f} MB is too large for a primer (at most "
+            f"{MAX_PRIMER_BYTES / 1e6:.0f} MB)"
+        )
+
+
+def _public(message: str, folder: Path) -> str:
+    """A message without the server's own folders in it (the person knows their file's name)."""
+    return message.replace(f"{folder / 'primer'}/", "").replace(f"{folder}/", "")
+
+
+def _safe_name(name: str) -> str:
+    """A model name as a file name: letters, digits, '-' and '_' only."""
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name) or "model"
+
+
+def _first(paths: list[Path] | None) -> Path | None:
+    return paths[0] if paths else None
