@@ -103,6 +103,17 @@ def test_event_token_masks_by_hand():
     ]
 
 
+def test_frame_token_masks_by_hand():
+    masks = token_masks(
+        c_major(pitch_range=(48, 64)), "frames", ("START", "rest", "48.64.67", "61")
+    )
+    assert masks.in_scale.tolist() == [True, True, True, False]
+    assert masks.in_range.tolist() == [True, True, False, True]
+    assert masks.tonic.tolist() == [False, False, True, False]
+    with pytest.raises(CadenzaError, match="'piano-roll' representation"):
+        token_masks(c_major(), "piano-roll", ("C4",))
+
+
 def test_repeat_and_ngram_rules_by_hand():
     masks = token_masks(Constraints(max_repeat=2), "chord", ("C4", "D4", "E4"))
     steering = Steering(Constraints(max_repeat=2), masks, 10, [(0,), (0,)])

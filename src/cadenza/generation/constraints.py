@@ -28,6 +28,8 @@ from cadenza.errors import CadenzaError
 from cadenza.music.scales import MAJOR_TRIAD, MINOR_TRIAD, SCALES, scale_pitch_classes
 from cadenza.music.score import KeySignature
 from cadenza.representations.chord import token_pitches
+from cadenza.representations.frames import START as FRAME_START
+from cadenza.representations.frames import frame_pitches
 from cadenza.representations.pitch_duration import END, event_pitches
 from cadenza.representations.pitch_names import pitch_name
 
@@ -126,8 +128,21 @@ class TokenMasks:
     end: int | None  # the id of END in this stream, if it has one
 
 
+def _frame_pitches(token: str) -> list[int]:
+    return [] if token == FRAME_START else frame_pitches(token)
+
+
+PITCHES_OF: dict[str, Callable[[str], list[int]]] = {
+    "chord": token_pitches,
+    "pitch-duration": event_pitches,  # for its pitch tokens
+    "frames": _frame_pitches,
+}
+
+
 def _pitches_of(representation: str) -> Callable[[str], list[int]]:
-    return token_pitches if representation == "chord" else event_pitches
+    if representation not in PITCHES_OF:
+        raise CadenzaError(f"constraints do not know the {representation!r} representation")
+    return PITCHES_OF[representation]
 
 
 @lru_cache(maxsize=16)
