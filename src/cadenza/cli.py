@@ -299,57 +299,32 @@ def _parse_overrides(pairs: list[str]) -> dict:
 
 def run_generate(args: argparse.Namespace) -> int:
     """Handle `cadenza generate`."""
-    import torch
-
-    from cadenza.generation.events import generate_events
-    from cadenza.generation.generate import generate_ids, primer_ids
+    from cadenza.generation.compose import ComposeSettings, compose
     from cadenza.generation.plots import plot_generation
-    from cadenza.generation.sampling import SamplingConfig
-    from cadenza.models import model_kind
-    from cadenza.music.keys import parse_key
     from cadenza.music.midi import write_midi
-    from cadenza.representations import get_representation
     from cadenza.training.bundle import load_bundle
 
-    sampling = SamplingConfig(args.temperature, args.top_k, args.top_p)
-    if not (0.01 <= args.step <= 64 and 1 <= args.tempo <= 1000):
-        raise CadenzaError(
-            f"--step must be 0.01..64 quarters and --tempo 1..1000 bpm, got {args.step}, "
-            f"{args.tempo}"
-        )
+    settings = ComposeSettings(  # checks every setting before the run is loaded
+        length=args.length,
+        primer=args.primer,
+        temperature=args.temperature,
+        pitch_temperature=args.pitch_temperature,
+        duration_temperature=args.duration_temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed=args.seed,
+        step=args.step,
+        tempo=args.tempo,
+        instrument=args.instrument,
+        key=args.key,
+    )
     if args.output.is_dir():
         raise CadenzaError(f"{args.output}: is a folder; give the MIDI file's name")
-    if not 0 <= args.instrument <= 127:
-        raise CadenzaError(f"--instrument must be a MIDI program 0..127, got {args.instrument}")
-    if args.length < 1:  # for both kinds of model: one check, before the run is loaded
-        raise CadenzaError(f"--length must be at least 1, got {args.length}")
-    key = parse_key(args.key) if args.key else None
     constraints = generation_constraints(args)
-    bundle = load_bundle(args.run)
-    generator = torch.Generator().manual_seed(args.seed)
-    primer = primer_ids(bundle, args.primer, generator)
-    if model_kind(bundle.config["model"]["name"]).tokens_per_step == 2:
-        tokens, trace = generate_events(
-            bundle, primer, args.length, _head_sampling(args, "pitch"),
-            _head_sampling(args, "duration"), generator, constraints=constraints,
-        )  # fmt: skip
-        shown = f"{len(tokens) // 2} events"
-    else:
-        tokens, trace = (
-            bundle.vocabulary.decode(
-                generate_ids(bundle, primer, args.length, sampling, generator, constraints)
-            ),
-            None,
-        )
-        shown = f"{len(tokens)} tokens ({len(set(tokens))} distinct)"
-    settings = bundle.config["representation"]
-    representation = get_representation(
-        settings["name"], step=args.step, program=args.instrument, **settings["settings"]
-    )
-    score = representation.decode(tokens, bpm=args.tempo)
-    score.key_signatures = [key] if key else []
+    composition = compose(load_bundle(args.run), settings, constraints)
+    score, trace = composition.score, composition.trace
     write_midi(score, args.output)
-    print(f"Wrote {shown} to {args.output}")
+    print(f"Wrote {composition.summary} to {args.output}")
     render_generated(args, score, args.output)
     if args.plots:
         if trace is None:
@@ -357,15 +332,6 @@ def run_generate(args: argparse.Namespace) -> int:
         for path in plot_generation(trace, args.output.with_suffix("")):
             print(f"  picture: {path}")
     return 0
-
-
-def _head_sampling(args: argparse.Namespace, head: str):
-    from cadenza.generation.sampling import SamplingConfig
-
-    temperature = getattr(args, f"{head}_temperature")
-    return SamplingConfig(
-        args.temperature if temperature is None else temperature, args.top_k, args.top_p
-    )
 
 
 def _add_prepare(commands: argparse._SubParsersAction) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from cadenza.errors import CadenzaError
+from cadenza.generation.constraints import Constraints
 from cadenza.generation.events import EventTrace, generate_events
 from cadenza.generation.generate import generate_ids, primer_ids
 from cadenza.generation.sampling import SamplingConfig
@@ -64,18 +65,22 @@ class Composition:
     trace: EventTrace | None = None
 
 
-def compose(bundle: Bundle, settings: ComposeSettings) -> Composition:
-    """Sample a piece from `bundle` as `settings` ask; seeded, so the same settings repeat it."""
+def compose(
+    bundle: Bundle, settings: ComposeSettings, constraints: Constraints | None = None
+) -> Composition:
+    """Sample a piece from `bundle` as `settings` ask, within `constraints` (scale, range,
+    repeats); seeded, so the same settings repeat it."""
     generator = torch.Generator().manual_seed(settings.seed)
     primer = primer_ids(bundle, settings.primer, generator)
     if model_kind(bundle.config["model"]["name"]).tokens_per_step == 2:
         tokens, trace = generate_events(
             bundle, primer, settings.length, settings.sampling("pitch"),
-            settings.sampling("duration"), generator,
+            settings.sampling("duration"), generator, constraints=constraints,
         )  # fmt: skip
         summary = f"{len(tokens) // 2} events"
     else:
-        ids = generate_ids(bundle, primer, settings.length, settings.sampling(), generator)
+        sampling = settings.sampling()
+        ids = generate_ids(bundle, primer, settings.length, sampling, generator, constraints)
         tokens, trace = bundle.vocabulary.decode(ids), None
         summary = f"{len(tokens)} tokens ({len(set(tokens))} distinct)"
     representation_settings = bundle.config["representation"]
