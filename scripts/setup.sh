@@ -11,7 +11,8 @@ missing=()
 command -v fluidsynth >/dev/null || missing+=(fluidsynth)
 [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || missing+=(fluid-soundfont-gm)
 command -v chromium >/dev/null || missing+=(chromium)
-{ ldconfig -p 2>/dev/null || true; } | grep -q 'libcairo\.so\.2' || missing+=(libcairo2)
+{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true; } | grep -q 'libcairo\.so\.2' \
+    || missing+=(libcairo2)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "setup: installing ${missing[*]} with apt-get (first run only)" >&2
