@@ -192,7 +192,6 @@ def test_cli_render_says_what_is_missing(tmp_path, capsys, monkeypatch):
     [
         (["render", "{tmp}/nope.mid"], "no such file"),
         (["render", "{tmp}/bad.mid"], "cannot read MIDI file"),
-        (["render", "{tmp}/song.mid", "--formats", "mp3"], "unknown output format 'mp3'"),
         (["render", "{tmp}/song.mid", "--soundfont", "{tmp}/bad.mid"], "not a SoundFont"),
         (["render", "{tmp}/song.mid", "--sample-rate", "10"], "--sample-rate"),
     ],
@@ -204,6 +203,12 @@ def test_cli_render_wrong_input_gives_one_clear_sentence(tmp_path, capsys, args,
     error = capsys.readouterr().err
     assert error.startswith("cadenza: error: ") and message in error and error.count("\n") == 1
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["bad.mid", "song.mid"]
+
+
+def test_unknown_formats_are_refused_as_the_flags_are_read(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["render", str(tmp_path / "song.mid"), "--formats", "wav,mp3"])
+    assert "unknown output format 'mp3'; choose from wav, musicxml" in capsys.readouterr().err
 
 
 def test_render_never_overwrites_a_musicxml_input(tmp_path):

@@ -125,6 +125,21 @@ def test_serve_without_models_says_so(tmp_path, capsys, monkeypatch):
         Composer({})
 
 
+def test_generate_render_writes_everything_beside_the_midi(run, tmp_path, capsys):
+    song = tmp_path / "out" / "song.mid"
+    args = ["generate", str(run), "-o", str(song), "--length", "24", "--render"]
+    assert main([*args, "--formats", "musicxml,svg,roll"]) == 0
+    names = sorted(path.name for path in song.parent.iterdir())
+    assert names == ["song-roll.png", "song.mid", "song.musicxml", "song.svg"]
+    out = capsys.readouterr().out
+    assert out.index("Wrote 24 tokens") < out.index("Rendering") < out.index("song-roll.png")
+    assert len(read_midi(song).tracks[0]) > 0
+    song.unlink()
+    with pytest.raises(SystemExit):  # refused as the flags are read, before composing
+        main([*args, "--formats", "flac"])
+    assert "unknown output format 'flac'" in capsys.readouterr().err and not song.exists()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -39,6 +39,7 @@ def add_render_flags(parser: argparse.ArgumentParser, with_switch: bool = False)
         )
     parser.add_argument(
         "--formats",
+        type=_format_list,
         help="comma-separated outputs (default: all that the installed tools can make): "
         "wav, musicxml, svg, png, roll",
     )
@@ -49,6 +50,18 @@ def add_render_flags(parser: argparse.ArgumentParser, with_switch: bool = False)
     parser.add_argument("--gain", type=float, default=0.6, help="FluidSynth master gain (0.6)")
 
 
+def _format_list(text: str) -> tuple[str, ...]:
+    """ "wav,roll" -> ("wav", "roll"), checked when the flags are read, before any work."""
+    from cadenza.outputs.render import RenderSettings
+
+    formats = tuple(name.strip().lower() for name in text.split(",") if name.strip())
+    try:
+        RenderSettings(formats)
+    except CadenzaError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return formats
+
+
 def render_settings(args: argparse.Namespace, quiet: bool = False):
     """RenderSettings from the flags. Without --formats, outputs whose tools are missing are
     left out with a warning; formats asked for by name must all be possible."""
@@ -57,12 +70,10 @@ def render_settings(args: argparse.Namespace, quiet: bool = False):
 
     audio = AudioSettings(args.soundfont, args.sample_rate, args.gain)
     if args.formats:
-        formats = tuple(name.strip().lower() for name in args.formats.split(",") if name.strip())
-        RenderSettings(formats, audio)  # unknown names first
-        missing = missing_tools(formats, audio)
+        missing = missing_tools(args.formats, audio)
         if missing:
             raise CadenzaError(next(iter(missing.values())))
-        return RenderSettings(formats, audio)
+        return RenderSettings(args.formats, audio)
     missing = missing_tools(FORMATS, audio)
     if args.soundfont is not None and "wav" in missing:
         raise CadenzaError(missing["wav"])  # a SoundFont given by name must work
