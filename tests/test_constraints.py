@@ -103,6 +103,14 @@ def test_event_token_masks_by_hand():
     ]
 
 
+def test_constraints_name_their_flags():
+    names = Constraints(key=parse_key("Bb minor"), scale="minor", max_repeat=3).names()
+    assert names == {"scale": "--key B- minor --scale minor", "repeat": "--max-repeat 3"}
+    names = c_major(pitch_range=(48, 84), end_on_tonic=True, no_repeat_ngram=5).names()
+    assert names["range"] == "--pitch-range C3 C6" and names["ngram"] == "--no-repeat-ngram 5"
+    assert names["tonic"] == "--end-on-tonic (--key C)"
+
+
 def test_frame_token_masks_by_hand():
     masks = token_masks(
         c_major(pitch_range=(48, 64)), "frames", ("START", "rest", "48.64.67", "61")

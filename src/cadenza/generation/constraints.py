@@ -31,7 +31,7 @@ from cadenza.representations.chord import token_pitches
 from cadenza.representations.frames import START as FRAME_START
 from cadenza.representations.frames import frame_pitches
 from cadenza.representations.pitch_duration import END, event_pitches
-from cadenza.representations.pitch_names import pitch_name
+from cadenza.representations.pitch_names import PITCH_CLASS_NAMES, pitch_name
 
 
 def parse_pitch(text: str) -> int:
@@ -102,7 +102,8 @@ class Constraints:
 
     def names(self) -> dict[str, str]:
         """Each active constraint as the flags that asked for it."""
-        key = f"--key {self.key_name or pitch_name(self.tonic)[:-1]}"
+        mode = " minor" if self.key and self.key.minor else ""
+        key = f"--key {self.key_name or PITCH_CLASS_NAMES[self.tonic] + mode}"
         names = {}
         if self.scale:
             names["scale"] = f"{key} --scale {self.scale}"
