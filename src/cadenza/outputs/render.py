@@ -131,9 +131,8 @@ def _notation(score: Score, stem: Path, formats, result: Rendered, say) -> None:
 
     def svg() -> tuple[list[Path], str]:
         made["pages"] = pages = sheet.svg_pages(made["document"])
-        return sheet.write_svg_pages(
-            pages, stem
-        ), f"{len(pages)} page{'s' if len(pages) > 1 else ''}"
+        note = f"{len(pages)} page{'s' if len(pages) > 1 else ''}"
+        return sheet.write_svg_pages(pages, stem), note
 
     if "musicxml" in formats:
         _timed(result, say, "musicxml", musicxml)
