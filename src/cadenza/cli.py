@@ -71,11 +71,20 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--ngram", type=int, default=4, help="n of the n-gram figures (4)")
     evaluate.add_argument("--temperature", type=float, default=1.0, help="for the pieces (1.0)")
     evaluate.add_argument("--seed", type=int, default=0, help="for the pieces (0)")
+    from cadenza.generation.phrase_commands import add_evaluate_flags
+
+    add_evaluate_flags(evaluate)  # musegan runs
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Handle `cadenza evaluate`."""
     from cadenza.evaluation import evaluate_run, format_evaluation
+    from cadenza.generation.phrases import is_musegan_run
+
+    if is_musegan_run(args.run):  # MuseGAN's metrics of generated phrases
+        from cadenza.generation.phrase_commands import run_evaluate_musegan
+
+        return run_evaluate_musegan(args)
 
     if args.frames_nll:
         from cadenza.evaluation_frames import evaluate_frames, format_frames_nll
@@ -145,7 +154,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("corpus", type=Path, help="corpus folder from `cadenza prepare`")
     train.add_argument("-o", "--output", type=Path, required=True, help="run folder")
     train.add_argument("--model", default="chord-lstm", help="model name (chord-lstm)")
-    train.add_argument("--preset", default="default", help="default, tutorial or tiny")
+    train.add_argument(
+        "--preset", default="default", help="default, tutorial or tiny (musegan: default, book)"
+    )
     train.add_argument(
         "--set",
         action="append",
@@ -155,7 +166,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--window", type=int, default=100, help="tokens per window (100)")
     train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--learning-rate", type=float, default=2e-3)
+    train.add_argument(
+        "--learning-rate", type=float, help="Adam's step size (2e-3; musegan: 1e-3)"
+    )
     train.add_argument("--epochs", type=int, default=200, help="most epochs (200)")
     train.add_argument("--patience", type=int, default=10, help="early-stopping patience (10)")
     train.add_argument("--max-minutes", type=float, help="stop after this many minutes")
@@ -202,9 +215,13 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
     generate.add_argument(
         "--plots",
         action="store_true",
-        help="also write PNGs of the predicted pitch probabilities and of the attention",
+        help="also write PNGs of the predicted pitch probabilities and of the attention "
+        "(musegan: a piano roll per voice)",
     )
     add_render_flags(generate, with_switch=True)
+    from cadenza.generation.phrase_commands import add_generate_flags
+
+    add_generate_flags(generate)  # musegan runs
 
 
 def _add_constraint_flags(generate: argparse.ArgumentParser) -> None:
@@ -274,7 +291,10 @@ def run_train(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     summary = train(args.corpus, args.output, config, resume=args.resume)
-    if summary:
+    if summary.get("exported") == "last":  # a GAN (musegan): no validation loss
+        steps = summary["generator_steps"]
+        print(f"Trained {summary['epochs']} epochs ({steps} generator steps) -> {args.output}")
+    elif summary:
         best = summary["best_val_loss"]
         shown = f"{best:.4f}" if best is not None else "none (no epoch finished)"
         print(f"Trained {summary['epochs']} epochs, best validation loss {shown} -> {args.output}")
@@ -299,6 +319,12 @@ def _parse_overrides(pairs: list[str]) -> dict:
 
 def run_generate(args: argparse.Namespace) -> int:
     """Handle `cadenza generate`."""
+    from cadenza.generation.phrases import is_musegan_run
+
+    if is_musegan_run(args.run):  # four-voice phrases from noise
+        from cadenza.generation.phrase_commands import run_generate_musegan
+
+        return run_generate_musegan(args)
     from cadenza.generation.compose import ComposeSettings, compose
     from cadenza.generation.plots import plot_generation
     from cadenza.music.midi import write_midi
@@ -356,8 +382,9 @@ def _add_prepare(commands: argparse._SubParsersAction) -> None:
     )
     prepare.add_argument(
         "--representation",
-        help="chord (the note/chord tutorial's, default), pitch-duration (with rests), or "
-        "frames (88-key piano-roll frames, a quarter each; the only one for a frame dataset)",
+        help="chord (the note/chord tutorial's, default), pitch-duration (with rests), "
+        "frames (88-key piano-roll frames, a quarter each; the only one for a frame dataset), "
+        "or pianoroll (four voices in 2-bar phrases for musegan; also reads a JSB .npz)",
     )
     prepare.add_argument(
         "--allow-pickle",
@@ -410,6 +437,10 @@ def run_prepare(args: argparse.Namespace) -> int:
         raise CadenzaError("give either PATHS or --corpus, not both")
     if not args.corpus and not args.paths:
         raise CadenzaError("nothing to prepare: give score files or folders, or --corpus")
+    if args.representation == "pianoroll":  # four voices as 2-bar phrases (MuseGAN)
+        from cadenza.corpus.phrases import run_prepare_pianoroll
+
+        return run_prepare_pianoroll(args)
     from cadenza.corpus.frames import is_frame_dataset
 
     if any(is_frame_dataset(path) for path in args.paths):

@@ -12,6 +12,8 @@ from cadenza.models.attention_lstm import PRESETS as ATTENTION_LSTM_PRESETS
 from cadenza.models.attention_lstm import AttentionLSTM, AttentionLSTMConfig
 from cadenza.models.chord_lstm import PRESETS as CHORD_LSTM_PRESETS
 from cadenza.models.chord_lstm import ChordLSTM, ChordLSTMConfig
+from cadenza.models.musegan import PRESETS as MUSEGAN_PRESETS
+from cadenza.models.musegan import MuseGANConfig, MuseGANGenerator
 from cadenza.representations.pitch_duration import pair_vocabularies
 from cadenza.representations.vocab import Vocabulary
 
@@ -28,6 +30,17 @@ def _pair_sizes(vocabulary: Vocabulary) -> dict:
         )
     pitches, durations = pair_vocabularies(vocabulary.tokens)
     return {"pitch_vocab_size": len(pitches), "duration_vocab_size": len(durations)}
+
+
+def _roll_sizes(vocabulary: Vocabulary) -> dict:
+    if vocabulary.representation != "pianoroll":
+        raise CadenzaError(
+            f"musegan needs a piano-roll corpus, not {vocabulary.representation!r} "
+            "(prepare it with --representation pianoroll)"
+        )
+    settings = vocabulary.settings
+    return {"pitches": len(vocabulary), "bars": settings["bars"],
+            "steps_per_bar": settings["steps_per_bar"], "tracks": settings["tracks"]}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,9 @@ MODELS = {
     "attention-lstm": ModelKind(
         AttentionLSTM, AttentionLSTMConfig, ATTENTION_LSTM_PRESETS, 2, _pair_sizes
     ),
+    # A GAN, not a token model (0 tokens per step): training/gan.py trains it; the bundle
+    # holds its generator.
+    "musegan": ModelKind(MuseGANGenerator, MuseGANConfig, MUSEGAN_PRESETS, 0, _roll_sizes),
 }
 
 

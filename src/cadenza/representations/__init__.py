@@ -1,7 +1,8 @@
 """Representations: pure encode/decode pairs between `Score` and token strings.
 
 `chord` (the note/chord tutorial's), `pitch-duration` (with rests, START and END) and
-`frames` (an 88-key piano roll sampled on a grid, as the classic polyphonic benchmarks are).
+`frames` (an 88-key piano roll sampled on a grid, as the classic polyphonic benchmarks are);
+`pianoroll` (four voices in 2-bar phrases for MuseGAN: not tokens, see its module).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import fields
 from cadenza.errors import CadenzaError
 from cadenza.representations.chord import ChordRepresentation
 from cadenza.representations.frames import FrameRepresentation
+from cadenza.representations.pianoroll import PianorollRepresentation
 from cadenza.representations.pitch_duration import PitchDurationRepresentation
 from cadenza.representations.vocab import Vocabulary
 
@@ -19,6 +21,7 @@ REPRESENTATIONS: dict[str, type] = {
     "chord": ChordRepresentation,
     "pitch-duration": PitchDurationRepresentation,
     "frames": FrameRepresentation,
+    "pianoroll": PianorollRepresentation,
 }
 
 
@@ -37,6 +40,7 @@ __all__ = [
     "REPRESENTATIONS",
     "ChordRepresentation",
     "FrameRepresentation",
+    "PianorollRepresentation",
     "PitchDurationRepresentation",
     "Representation",
     "Vocabulary",

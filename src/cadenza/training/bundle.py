@@ -37,7 +37,7 @@ class Bundle:
     model: nn.Module
     vocabulary: Vocabulary
     config: dict
-    primers: torch.Tensor  # (N, T) token ids: windows of the training data
+    primers: torch.Tensor  # (N, T) token ids: windows of the training data (musegan: phrases)
 
 
 def library_versions() -> dict:
@@ -69,7 +69,8 @@ def save_bundle(
     with atomic_path(folder / WEIGHTS) as temporary:
         save_file(tensors, str(temporary), metadata={"vocab_fingerprint": vocabulary.fingerprint})
     with atomic_path(folder / PRIMERS) as temporary:
-        save_file({"primers": primers.to(torch.int64).contiguous()}, str(temporary))
+        kept = primers if primers.dtype == torch.int8 else primers.to(torch.int64)  # int8: rolls
+        save_file({"primers": kept.contiguous()}, str(temporary))
     vocabulary.save(folder / VOCAB)
     payload = {"format": BUNDLE_FORMAT, "format_version": BUNDLE_VERSION, **config}
     payload["vocab_fingerprint"] = vocabulary.fingerprint

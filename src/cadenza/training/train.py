@@ -34,6 +34,10 @@ from cadenza.training.report import merge_metrics, plot_losses
 PRIMER_WINDOWS = 32  # training windows kept in the bundle as primers for generation
 
 
+# Adam's step size when --learning-rate is not given; 2e-3 for the models not named here.
+DEFAULT_LEARNING_RATES = {"musegan": 1e-3}  # Generative Deep Learning's MuseGAN
+
+
 @dataclass
 class TrainConfig:
     """How to train; written to the run folder, and read back by `--resume`."""
@@ -43,7 +47,7 @@ class TrainConfig:
     model_overrides: dict = field(default_factory=dict)  # e.g. {"hidden_size": 384}
     window: int = 100
     batch_size: int = 64
-    learning_rate: float = 2e-3
+    learning_rate: float | None = None  # None: the model's default (DEFAULT_LEARNING_RATES)
     weight_decay: float = 0.01
     max_epochs: int = 200
     patience: int = 10
@@ -56,6 +60,8 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
+        if self.learning_rate is None:
+            self.learning_rate = DEFAULT_LEARNING_RATES.get(self.model, 2e-3)
         checks = {
             "window": self.window >= 2,
             "batch_size": self.batch_size >= 1,
@@ -153,6 +159,12 @@ def train(
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
+    from cadenza.corpus.phrase_store import is_phrase_corpus
+
+    if config.model == "musegan" or is_phrase_corpus(corpus_folder):
+        from cadenza.training.gan import train_gan  # a GAN on piano-roll phrases
+
+        return train_gan(corpus_folder, run, config, resume)
     # Lightning's start-up notes (accelerators found, tips) are noise in a terminal tool.
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     corpus, run = Corpus(corpus_folder), Path(run)

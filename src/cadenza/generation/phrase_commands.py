@@ -1,0 +1,124 @@
+"""The musegan side of `cadenza generate` and `cadenza evaluate` (cli.py dispatches here by
+the run's model name), and the flags only musegan reads."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cadenza.errors import CadenzaError
+from cadenza.generation.phrases import (
+    Change,
+    binarize,
+    chain,
+    changed_noise,
+    describe_nearest,
+    generate_values,
+    nearest_phrases,
+    parse_change,
+    piece_noise,
+)
+from cadenza.representations.pianoroll import (
+    PITCHES,
+    REST,
+    STEPS_PER_BAR,
+    VOICES,
+    PianorollRepresentation,
+)
+
+
+def add_generate_flags(generate: argparse.ArgumentParser) -> None:
+    """`--bars` and `--change` (musegan runs)."""
+    group = generate.add_argument_group("musegan", "four-voice phrases from noise")
+    group.add_argument("--bars", type=int, default=2, help="bars to write, 2 per phrase (2)")
+    group.add_argument(
+        "--change",
+        metavar="NOISE",
+        help="write the piece, then the same with one noise drawn anew: chords, style, "
+        "melody:VOICE or groove:VOICE (VOICE: soprano, alto, tenor, bass or 1..4)",
+    )
+
+
+def add_evaluate_flags(evaluate: argparse.ArgumentParser) -> None:
+    """`--phrases` (musegan runs)."""
+    evaluate.add_argument(
+        "--phrases", type=int, default=1000, help="musegan: phrases to generate and measure (1000)"
+    )
+
+
+def _check(args: argparse.Namespace) -> Change | None:
+    if args.bars < 1:
+        raise CadenzaError(f"--bars must be at least 1, got {args.bars}")
+    if args.output.is_dir():
+        raise CadenzaError(f"{args.output}: is a folder; give the MIDI file's name")
+    if not 0 <= args.instrument <= 127 or not 1 <= args.tempo <= 1000:
+        raise CadenzaError(
+            f"--instrument must be 0..127 and --tempo 1..1000 bpm, got {args.instrument}, "
+            f"{args.tempo}"
+        )
+    if args.primer != "random":
+        raise CadenzaError("musegan composes from noise: --primer does not apply")
+    return parse_change(args.change) if args.change else None
+
+
+def run_generate_musegan(args: argparse.Namespace) -> int:
+    """`cadenza generate RUN -o piece.mid` for a musegan run."""
+    from cadenza.music.midi import write_midi
+    from cadenza.training.bundle import load_bundle
+
+    change = _check(args)
+    bundle = load_bundle(args.run)
+    config = bundle.model.config
+    generator = torch.Generator().manual_seed(args.seed)
+    noise = piece_noise(config, math.ceil(args.bars / config.bars), generator)
+    versions = [noise] + ([changed_noise(noise, change, generator)] if change else [])
+    values = [generate_values(bundle.model, version) for version in versions]
+    phrases = [binarize(value) for value in values]  # each (n, bars, steps, 4)
+    grid, picture = _join(phrases, values, args.bars)
+    settings = bundle.config["representation"]["settings"]
+    representation = PianorollRepresentation(settings["lowest_pitch"], program=args.instrument)
+    write_midi(representation.decode(grid, bpm=args.tempo), args.output)
+    shown = f"{args.bars} bars of four voices"
+    if change:
+        shown += f", then one silent bar and the same with {change.describe()}"
+    print(f"Wrote {shown} to {args.output}")
+    training = bundle.primers.numpy()
+    for version, voices in enumerate(phrases):
+        indices, differing = nearest_phrases(voices, training)
+        for number, (index, count) in enumerate(zip(indices, differing, strict=True)):
+            label = f"phrase {number + 1}" + (" (changed)" if version else "")
+            text = describe_nearest(bundle.config, int(index), int(count), voices[0].size)
+            print(f"  {label}: nearest training phrase {text}")
+    if args.plots:
+        from cadenza.generation.roll_plots import plot_voices
+
+        stem = args.output.with_suffix("")
+        for path in plot_voices(picture, grid, stem, settings["lowest_pitch"]):
+            print(f"  picture: {path}")
+    return 0
+
+
+def _join(phrases: list[np.ndarray], values: list[np.ndarray], bars: int):
+    """The versions one after another, one silent bar apart: the voice grid (T, 4) and the
+    generator's output (T, 84, 4) for the pictures."""
+    gap = np.full((STEPS_PER_BAR, len(VOICES)), REST, np.int8)
+    grids, pictures = [], []
+    for voices, value in zip(phrases, values, strict=True):
+        grids += [chain(voices, bars), gap]
+        pictures += [value.reshape(-1, PITCHES, len(VOICES))[: bars * STEPS_PER_BAR]]
+        pictures += [np.full((STEPS_PER_BAR, PITCHES, len(VOICES)), -1.0, np.float32)]
+    return np.concatenate(grids[:-1]), np.concatenate(pictures[:-1])
+
+
+def run_evaluate_musegan(args: argparse.Namespace) -> int:
+    """`cadenza evaluate RUN` for a musegan run."""
+    from cadenza.evaluation_musegan import evaluate_musegan, format_musegan_evaluation
+
+    result = evaluate_musegan(args.run, args.phrases, args.seed)
+    print(format_musegan_evaluation(result))
+    print(f"\n  (also in {Path(args.run) / 'evaluation.json'})")
+    return 0

@@ -1,0 +1,101 @@
+"""The end of a MuseGAN run: the bundle (last generator, training phrases), metrics and plot."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cadenza.atomic import atomic_path
+from cadenza.corpus.phrase_store import PhraseCorpus
+from cadenza.representations.pianoroll import PITCHES, REST
+from cadenza.training.bundle import library_versions, save_bundle
+
+COLUMNS = ("epoch", "critic_loss", "generator_loss", "gradient_penalty", "wasserstein_distance")
+
+
+def export_gan(run: Path, corpus: PhraseCorpus, config, model_config: dict, task, summary) -> None:
+    """Write the bundle from the generator's current (last) weights, plus metrics.csv and
+    loss.png. The training phrases go into the bundle as its primers, int8 (N, 2, 16, 4), for
+    the nearest-phrase check of `generate` and the training-data column of `evaluate`."""
+    weights = {k: v.detach().cpu() for k, v in task.generator.state_dict().items()}
+    indices = corpus.phrase_indices("train")
+    phrases = np.ascontiguousarray(corpus.phrases[indices], dtype=np.int8)
+    sources = corpus.phrase_sources(indices)
+    titles = sorted({title for title, _ in sources})
+    number = {title: i for i, title in enumerate(titles)}
+    counts = np.bincount(phrases[phrases != REST].astype(np.int64), minlength=PITCHES)
+    bundle_config = {
+        "model": {"name": config.model, "preset": config.preset, "config": model_config},
+        "representation": {
+            "name": corpus.vocabulary.representation,
+            "settings": corpus.vocabulary.settings,
+        },
+        "corpus": {"path": str(corpus.folder), "hash": corpus.manifest["corpus_hash"]},
+        "training": asdict(config),
+        "gan": asdict(task.settings),
+        "seed": config.seed,
+        "versions": library_versions(),
+        "results": summary,
+        "train_token_counts": counts.tolist(),  # sounding steps per pitch of the roll
+        "phrase_sources": {
+            "titles": titles,
+            "piece": [number[title] for title, _ in sources],
+            "first_bar": [bar for _, bar in sources],
+        },
+    }
+    rows = merge_gan_metrics(run / "logs", run / "metrics.csv")
+    if rows:
+        summary["last_epoch"] = {k: v for k, v in rows[-1].items() if k != "epoch"}
+    save_bundle(run, weights, bundle_config, corpus.vocabulary, torch.from_numpy(phrases))
+    plot_gan_losses(rows, run / "loss.png")
+
+
+def merge_gan_metrics(logs: Path, target: Path) -> list[dict]:
+    """One row per epoch from every attempt's metrics.csv (a resumed epoch replaces the old)."""
+    by_epoch: dict[int, dict] = {}
+    for attempt in sorted(logs.glob("attempt-*"), key=lambda p: int(p.name.split("-")[1])):
+        path = attempt / "metrics.csv"
+        if not path.is_file():
+            continue
+        with path.open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                if not row.get("epoch"):
+                    continue
+                entry = {"epoch": int(row["epoch"])}
+                entry |= {k: float(row[k]) for k in COLUMNS[1:] if row.get(k)}
+                by_epoch[entry["epoch"]] = entry
+    rows = [by_epoch[epoch] for epoch in sorted(by_epoch)]
+    with atomic_path(target) as temporary, temporary.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
+def plot_gan_losses(rows: list[dict], target: Path) -> None:
+    """The critic's estimate of the Wasserstein distance, the losses and the penalty per epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.5), dpi=100)
+    for column in COLUMNS[1:]:
+        points = [(r["epoch"] + 1, r[column]) for r in rows if column in r]
+        panel = axes[1] if column == "gradient_penalty" else axes[0]
+        if points:
+            panel.plot(*zip(*points, strict=True), label=column.replace("_", " "))
+    for panel in axes:
+        panel.set_xlabel("epoch")
+        panel.grid(alpha=0.3)
+        panel.legend()
+    axes[0].set_title("WGAN-GP losses")
+    axes[1].set_title("gradient penalty")
+    figure.tight_layout()
+    with atomic_path(target) as temporary:
+        figure.savefig(temporary, format="png")
+    plt.close(figure)
