@@ -10,10 +10,11 @@ from cadenza.generation.events import generate_events
 from cadenza.generation.plots import attention_matrix
 from cadenza.generation.sampling import SamplingConfig
 from cadenza.models import build_model, preset_config
+from cadenza.models.attention_lstm import CARRY_REACH
 from cadenza.music import Note, Track, read_midi
 from cadenza.music.keys import parse_key
 from cadenza.representations import Vocabulary
-from cadenza.representations.pitch_duration import pair_lookup, pair_vocabularies
+from cadenza.representations.pitch_duration import event_pitches, pair_lookup, pair_vocabularies
 from cadenza.training.bundle import load_bundle
 from tests.conftest import make_score, write_song
 
@@ -44,6 +45,34 @@ def test_shapes_loss_and_causal_attention():
     weights = model.last_attention  # (B, T, T)
     assert torch.allclose(weights.sum(-1), torch.ones(2, 10))
     assert torch.all(weights.triu(diagonal=1) == 0)  # no step looks ahead
+
+
+def _composed_model():
+    model = _model()
+    # pitch ids: C4 C4.E4 D4 E4 END START rest
+    model.set_pitch_sets([[60], [60, 64], [62], [64], [], [], []])
+    return model
+
+
+def test_composed_pitch_logits_carry_sounding_pitches_by_interval():
+    model = _composed_model().eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.zero_()
+        model.carry_head.bias[CARRY_REACH + 4] = 5.0  # a major third up from each sounding pitch
+        (pitch, _), _, _ = model(torch.tensor([[[0, 0]]]))  # now: C4
+    assert pitch[0, 0].tolist() == [0.0, 5.0, 0.0, 5.0, 0.0, 0.0, 0.0]  # C4.E4 and E4 gain
+
+
+def test_pitch_sets_are_checked_and_saved_with_the_weights(pair_run):
+    with pytest.raises(ValueError, match="3 pitch sets for 7 pitch tokens"):
+        _model().set_pitch_sets([[60], [62], [64]])
+    bundle = load_bundle(pair_run)
+    pitches, _ = pair_vocabularies(bundle.vocabulary.tokens)
+    sets = bundle.model.pitch_sets
+    assert [sets[i].nonzero().flatten().tolist() for i in range(len(pitches))] == [
+        event_pitches(token) for token in pitches
+    ]
 
 
 def test_attention_span_limits_how_far_back():

@@ -164,11 +164,11 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override one setting of the preset, e.g. --set hidden_size=384 (repeatable)",
     )
-    train.add_argument("--window", type=int, default=100, help="tokens per window (100)")
-    train.add_argument("--batch-size", type=int, default=64)
     train.add_argument(
-        "--learning-rate", type=float, help="Adam's step size (2e-3; musegan: 1e-3)"
+        "--window", type=int, help="steps per window (100; attention-lstm: 32 events)"
     )
+    train.add_argument("--batch-size", type=int, help="windows per batch (64; attention-lstm: 16)")
+    train.add_argument("--learning-rate", type=float, help="Adam's step size (2e-3; musegan: 1e-3)")
     train.add_argument("--epochs", type=int, default=200, help="most epochs (200)")
     train.add_argument("--patience", type=int, default=10, help="early-stopping patience (10)")
     train.add_argument("--max-minutes", type=float, help="stop after this many minutes")

@@ -14,7 +14,7 @@ from cadenza.models.chord_lstm import PRESETS as CHORD_LSTM_PRESETS
 from cadenza.models.chord_lstm import ChordLSTM, ChordLSTMConfig
 from cadenza.models.musegan import PRESETS as MUSEGAN_PRESETS
 from cadenza.models.musegan import MuseGANConfig, MuseGANGenerator
-from cadenza.representations.pitch_duration import pair_vocabularies
+from cadenza.representations.pitch_duration import event_pitches, pair_vocabularies
 from cadenza.representations.vocab import Vocabulary
 
 
@@ -32,6 +32,12 @@ def _pair_sizes(vocabulary: Vocabulary) -> dict:
     return {"pitch_vocab_size": len(pitches), "duration_vocab_size": len(durations)}
 
 
+def _attach_pitch_sets(model: nn.Module, vocabulary: Vocabulary) -> None:
+    if model.config.compose_pitches:
+        pitches, _ = pair_vocabularies(vocabulary.tokens)
+        model.set_pitch_sets([event_pitches(token) for token in pitches])
+
+
 def _roll_sizes(vocabulary: Vocabulary) -> dict:
     if vocabulary.representation != "pianoroll":
         raise CadenzaError(
@@ -46,19 +52,26 @@ def _roll_sizes(vocabulary: Vocabulary) -> dict:
 @dataclass(frozen=True)
 class ModelKind:
     """A model class, its config class, its presets, how many tokens make one step of it,
-    and the config fields that the vocabulary decides."""
+    and the config fields that the vocabulary decides; `attach` gives a new model what else it
+    takes from the vocabulary (saved with its weights)."""
 
     model: type[nn.Module]
     config: type
     presets: dict[str, dict]
     tokens_per_step: int
     sizes: Callable[[Vocabulary], dict]
+    attach: Callable[[nn.Module, Vocabulary], None] | None = None
 
 
 MODELS = {
     "chord-lstm": ModelKind(ChordLSTM, ChordLSTMConfig, CHORD_LSTM_PRESETS, 1, _one_stream_sizes),
     "attention-lstm": ModelKind(
-        AttentionLSTM, AttentionLSTMConfig, ATTENTION_LSTM_PRESETS, 2, _pair_sizes
+        AttentionLSTM,
+        AttentionLSTMConfig,
+        ATTENTION_LSTM_PRESETS,
+        2,
+        _pair_sizes,
+        _attach_pitch_sets,
     ),
     # A GAN, not a token model (0 tokens per step): training/gan.py trains it; the bundle
     # holds its generator.
@@ -93,10 +106,14 @@ def preset_config(name: str, preset: str, vocabulary: Vocabulary, **overrides: o
         raise CadenzaError(f"{name} preset {preset}: {error}") from None
 
 
-def build_model(name: str, config: dict) -> nn.Module:
-    """Build a model from its name and config dict."""
+def build_model(name: str, config: dict, vocabulary: Vocabulary | None = None) -> nn.Module:
+    """Build a model from its name and config dict; a new model (not one about to load its
+    weights) takes what else it needs from the vocabulary."""
     kind = model_kind(name)
     try:
-        return kind.model(kind.config(**config))
+        model = kind.model(kind.config(**config))
     except (TypeError, ValueError) as error:
         raise CadenzaError(f"invalid {name} config: {error}") from None
+    if vocabulary is not None and kind.attach is not None:
+        kind.attach(model, vocabulary)
+    return model

@@ -7,6 +7,13 @@ c_t = sum_s softmax(e)_s h_s over the states s <= t of its window (the book scor
 window for its last step; a causal mask gives every step of the window its own target).
 While generating, the scores and states of the last `attention_span` steps are carried
 in the state, so each new event still costs one LSTM step.
+
+With `compose_pitches` (the default preset), a pitch token is also seen through the MIDI
+pitches it holds: its embedding adds the embeddings of its pitches, and its logit adds a
+score per member pitch and one for its number of pitches. The head is still one softmax
+over the pitch tokens, but a chord voicing that is rare or absent in training gets a
+probability from pitches that are not: chordified chorales have thousands of voicings, most
+seen a few times.
 """
 
 from __future__ import annotations
@@ -16,6 +23,10 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+MIDI_PITCHES = 128
+MAX_CHORD_SIZE = 8  # larger chords share the size score of 8
+CARRY_REACH = 12  # semitones a sounding pitch reaches into the next event's scores
 
 # (LSTM (h, c), attention memory: scores (B, M), hidden states (B, M, H))
 AttentionState = tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -32,10 +43,11 @@ class AttentionLSTMConfig:
     layers: int = 2
     dropout: float = 0.2
     attention_span: int = 32
+    compose_pitches: bool = False
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
-            if name != "dropout" and value < 1:
+            if name not in ("dropout", "compose_pitches") and value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
@@ -46,8 +58,19 @@ class AttentionLSTMConfig:
 
 PRESETS: dict[str, dict] = {
     # The book's sizes: embeddings of 100, LSTM 256.
-    "default": dict(embedding_size=100, hidden_size=256, layers=2, dropout=0.2),
-    "tiny": dict(embedding_size=16, hidden_size=32, layers=1, dropout=0.0, attention_span=16),
+    "default": dict(
+        embedding_size=100, hidden_size=256, layers=2, dropout=0.2, compose_pitches=True
+    ),
+    # The book's network as it is: one embedding and one logit per pitch token.
+    "book": dict(embedding_size=100, hidden_size=256, layers=2, dropout=0.2),
+    "tiny": dict(
+        embedding_size=16,
+        hidden_size=32,
+        layers=1,
+        dropout=0.0,
+        attention_span=16,
+        compose_pitches=True,
+    ),
 }
 
 
@@ -68,9 +91,52 @@ class AttentionLSTM(nn.Module):
         )
         self.score = nn.Linear(config.hidden_size, 1)
         self.dropout = nn.Dropout(config.dropout)
-        self.pitch_head = nn.Linear(config.hidden_size, config.pitch_vocab_size)
+        if config.compose_pitches:
+            self.pitch_bias = nn.Parameter(torch.zeros(config.pitch_vocab_size))
+        else:
+            self.pitch_head = nn.Linear(config.hidden_size, config.pitch_vocab_size)
         self.duration_head = nn.Linear(config.hidden_size, config.duration_vocab_size)
         self.last_attention: torch.Tensor | None = None  # (B, T, M + T), for pictures
+        if config.compose_pitches:
+            # Which MIDI pitches each pitch token holds; filled from the vocabulary by
+            # `set_pitch_sets` before training, and saved with the weights.
+            self.register_buffer("pitch_sets", torch.zeros(config.pitch_vocab_size, MIDI_PITCHES))
+            self.member_embedding = nn.Linear(MIDI_PITCHES, config.embedding_size, bias=False)
+            self.member_head = nn.Linear(config.hidden_size, MIDI_PITCHES)
+            self.size_head = nn.Linear(config.hidden_size, MAX_CHORD_SIZE + 1)
+            # Per step, a kernel over pitch intervals that carries the pitches sounding now
+            # into the scores of the next ones (held voices, steps and leaps).
+            self.carry_head = nn.Linear(config.hidden_size, 2 * CARRY_REACH + 1)
+
+    def set_pitch_sets(self, pitch_sets: list[list[int]]) -> None:
+        """Tell a `compose_pitches` model the MIDI pitches of each pitch token, in id order."""
+        if len(pitch_sets) != self.config.pitch_vocab_size:
+            raise ValueError(
+                f"{len(pitch_sets)} pitch sets for {self.config.pitch_vocab_size} pitch tokens"
+            )
+        matrix = torch.zeros_like(self.pitch_sets)
+        for index, pitches in enumerate(pitch_sets):
+            matrix[index, pitches] = 1.0
+        self.pitch_sets.copy_(matrix)
+
+    def _pitch_embedding(self, ids: torch.Tensor) -> torch.Tensor:
+        embedded = self.pitch_embedding(ids)  # (B, T, E)
+        if self.config.compose_pitches:
+            embedded = embedded + self.member_embedding(self.pitch_sets[ids])
+        return embedded
+
+    def _pitch_logits(self, context: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
+        """Next-pitch logits from the context and the current pitch ids (B, T)."""
+        if self.config.compose_pitches:
+            logits = self.pitch_bias  # (Vp,): how common each token is; the rest from its pitches
+            sounding = F.pad(self.pitch_sets[current], (CARRY_REACH, CARRY_REACH))  # (B, T, P+2R)
+            windows = sounding.unfold(-1, 2 * CARRY_REACH + 1, 1)  # (B, T, P, 2R+1)
+            kernel = self.carry_head(context).flip(-1)  # (B, T, 2R+1), by interval to the next
+            carried = (windows * kernel[..., None, :]).sum(-1)  # (B, T, P)
+            members = (self.member_head(context) + carried) @ self.pitch_sets.T  # (B, T, Vp)
+            sizes = self.pitch_sets.sum(1).clamp(max=MAX_CHORD_SIZE).long()  # (Vp,)
+            return logits + members + self.size_head(context)[..., sizes]
+        return self.pitch_head(context)  # (B, T, Vp)
 
     def forward(
         self,
@@ -81,7 +147,7 @@ class AttentionLSTM(nn.Module):
         """tokens (B, T, 2) of (pitch id, duration id) -> ((B, T, Vp), (B, T, Vd)) logits."""
         T = tokens.shape[1]
         embedded = torch.cat(
-            [self.pitch_embedding(tokens[..., 0]), self.duration_embedding(tokens[..., 1])], -1
+            [self._pitch_embedding(tokens[..., 0]), self.duration_embedding(tokens[..., 1])], -1
         )  # (B, T, 2E)
         lstm_state, memory = (None, None) if state is None else state
         hidden, lstm_state = self.lstm(embedded, lstm_state)  # (B, T, H)
@@ -92,7 +158,7 @@ class AttentionLSTM(nn.Module):
         weights = self._causal_weights(scores, T)  # (B, T, M + T)
         context = self.dropout(weights @ hidden)  # (B, T, H)
         self.last_attention = weights.detach()
-        logits = (self.pitch_head(context), self.duration_head(context))
+        logits = (self._pitch_logits(context, tokens[..., 0]), self.duration_head(context))
         span = self.config.attention_span
         new_state = (lstm_state, (scores[:, -span:].detach(), hidden[:, -span:].detach()))
         loss = None

@@ -6,17 +6,23 @@ import lightning as L
 import torch
 
 from cadenza.models import build_model
+from cadenza.representations.vocab import Vocabulary
 
 
 class TokenModelTask(L.LightningModule):
     """Next-token training of a model: forward(tokens, targets) -> (logits, loss, state)."""
 
     def __init__(
-        self, model_name: str, model_config: dict, learning_rate: float, weight_decay: float
+        self,
+        model_name: str,
+        model_config: dict,
+        learning_rate: float,
+        weight_decay: float,
+        vocabulary: Vocabulary | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
-        self.model = build_model(model_name, model_config)
+        self.save_hyperparameters(ignore=["vocabulary"])
+        self.model = build_model(model_name, model_config, vocabulary)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], index: int) -> torch.Tensor:
         inputs, targets = batch  # (B, T), (B, T)

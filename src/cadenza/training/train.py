@@ -36,6 +36,10 @@ PRIMER_WINDOWS = 32  # training windows kept in the bundle as primers for genera
 
 # Adam's step size when --learning-rate is not given; 2e-3 for the models not named here.
 DEFAULT_LEARNING_RATES = {"musegan": 1e-3}  # Generative Deep Learning's MuseGAN
+# Windows and batches when --window / --batch-size are not given (100 and 64 otherwise):
+# attention-lstm takes the book's 32-event windows, and small batches give it the many
+# optimizer steps it needs on a corpus of ~30,000 events (measured in benchmarks/RESULTS.md).
+DEFAULT_WINDOWS = {"attention-lstm": (32, 16)}
 
 
 @dataclass
@@ -45,8 +49,8 @@ class TrainConfig:
     model: str = "chord-lstm"
     preset: str = "default"
     model_overrides: dict = field(default_factory=dict)  # e.g. {"hidden_size": 384}
-    window: int = 100
-    batch_size: int = 64
+    window: int | None = None  # None: the model's default (DEFAULT_WINDOWS)
+    batch_size: int | None = None
     learning_rate: float | None = None  # None: the model's default (DEFAULT_LEARNING_RATES)
     weight_decay: float = 0.01
     max_epochs: int = 200
@@ -62,6 +66,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.learning_rate is None:
             self.learning_rate = DEFAULT_LEARNING_RATES.get(self.model, 2e-3)
+        window, batch_size = DEFAULT_WINDOWS.get(self.model, (100, 64))
+        self.window = window if self.window is None else self.window
+        self.batch_size = batch_size if self.batch_size is None else self.batch_size
         checks = {
             "window": self.window >= 2,
             "batch_size": self.batch_size >= 1,
@@ -178,7 +185,9 @@ def train(
     )
     L.seed_everything(config.seed, verbose=False)
     torch.use_deterministic_algorithms(True)
-    task = TokenModelTask(config.model, model_config, config.learning_rate, config.weight_decay)
+    task = TokenModelTask(
+        config.model, model_config, config.learning_rate, config.weight_decay, corpus.vocabulary
+    )
     checkpoints = ModelCheckpoint(
         dirpath=run / "checkpoints", filename="best", monitor="val_loss", mode="min",
         save_last=True, save_top_k=1, enable_version_counter=False,
