@@ -7,7 +7,6 @@ files starts without loading music21 or any neural-network library.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 import warnings
@@ -26,8 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cadenza",
         description="Learn music from symbolic scores and compose new pieces. Without a "
-        "sub-command: prepare the built-in Bach chorales, train a chord LSTM on them and "
-        "compose a MIDI file, all under ./cadenza-output.",
+        "sub-command: compose with the built-in Bach model and write MIDI, audio, MusicXML, "
+        "sheet music and a piano roll into ./cadenza-output.",
     )
     parser.add_argument("--version", action="version", version=f"cadenza {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -36,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate(commands)
     _add_demo(commands)
     _add_evaluate(commands)
+    _add_models(commands)
     add_render_command(commands)
     add_serve_command(commands)
     return parser
@@ -187,7 +187,12 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
         help="compose with a trained model",
         description="Compose with the model in RUN and write a MIDI file.",
     )
-    generate.add_argument("run", type=Path, help="run folder from `cadenza train`")
+    generate.add_argument(
+        "run", type=Path, nargs="?", help="run folder from `cadenza train` (or --model NAME)"
+    )
+    generate.add_argument(
+        "--model", help="a model that ships with Cadenza instead of RUN (`cadenza models`)"
+    )
     generate.add_argument("-o", "--output", type=Path, required=True, help="MIDI file to write")
     generate.add_argument("--length", type=int, default=500, help="tokens to generate (500)")
     generate.add_argument(
@@ -321,6 +326,8 @@ def run_generate(args: argparse.Namespace) -> int:
     """Handle `cadenza generate`."""
     from cadenza.generation.phrases import is_musegan_run
 
+    args.run = _model_folder(args)
+
     if is_musegan_run(args.run):  # four-voice phrases from noise
         from cadenza.generation.phrase_commands import run_generate_musegan
 
@@ -357,6 +364,40 @@ def run_generate(args: argparse.Namespace) -> int:
             raise CadenzaError("--plots needs a model with attention (attention-lstm)")
         for path in plot_generation(trace, args.output.with_suffix("")):
             print(f"  picture: {path}")
+    return 0
+
+
+def _model_folder(args: argparse.Namespace) -> Path:
+    """The run folder to compose with: RUN, or the shipped model --model NAME."""
+    from cadenza.pretrained import resolve_model
+
+    if (args.run is None) == (args.model is None):
+        raise CadenzaError("give a run folder or --model NAME (one of them)")
+    return args.run if args.model is None else resolve_model(args.model)
+
+
+def _add_models(commands: argparse._SubParsersAction) -> None:
+    commands.add_parser(
+        "models",
+        help="list the models that ship with Cadenza",
+        description="List the trained models inside the package, for `generate --model NAME`.",
+    )
+
+
+def run_models(args: argparse.Namespace) -> int:
+    """Handle `cadenza models`."""
+    import json
+
+    from cadenza.pretrained import available
+
+    models = available()
+    if not models:
+        print("No built-in models are installed (make them with scripts/pretrained.sh).")
+    for name, folder in models.items():
+        config = json.loads((folder / "config.json").read_text("utf-8"))
+        corpus = Path(config["corpus"]["path"]).name
+        kind = config["model"]["name"]
+        print(f"{name:16} {kind:15} {config['representation']['name']:15} trained on {corpus}")
     return 0
 
 
@@ -492,25 +533,29 @@ def _prepare_frame_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+MAIN_MODEL = "bach-attention"  # the built-in model the main job composes with
+
+
 def run_default_job(parser: argparse.ArgumentParser) -> int:
-    """The main job: prepare the built-in Bach chorales, train a small chord LSTM on them
-    (a few minutes on a CPU; skipped when the run already exists), and compose a MIDI file."""
-    corpus, run = DEFAULT_OUTPUT / "bach-corpus", DEFAULT_OUTPUT / "bach-chord-lstm"
-    song = DEFAULT_OUTPUT / "bach-chord-lstm.mid"
-    print(f"1/3 preparing the Bach chorales that ship with music21 -> {corpus}", flush=True)
-    run_prepare(parser.parse_args(["prepare", "--corpus", "bach", "-o", str(corpus)]))
-    if (run / "config.json").is_file():
-        print(f"\n2/3 using the model already trained in {run} (delete it to train again)")
-    else:
-        print(f"\n2/3 training a chord LSTM (default preset, at most 4 minutes) -> {run}")
-        train_args = ["train", str(corpus), "-o", str(run), "--max-minutes", "4"]
-        if (run / "checkpoints" / "last.ckpt").is_file():
-            train_args.append("--resume")  # an earlier main job was interrupted
-        elif run.is_dir() and {p.name for p in run.iterdir()} <= {"train.json", "logs"}:
-            shutil.rmtree(run)  # stopped before its first epoch ended: nothing to keep
-        run_train(parser.parse_args(train_args))
-    print(f"\n3/3 composing 500 tokens -> {song}")
-    return run_generate(parser.parse_args(["generate", str(run), "-o", str(song)]))
+    """The main job: compose with the built-in Bach model and write MIDI, WAV, MusicXML,
+    sheet music and a piano roll into ./cadenza-output (seconds on a CPU; nothing to train)."""
+    from cadenza.pretrained import available
+
+    if MAIN_MODEL not in available():
+        raise CadenzaError(
+            f"the built-in model {MAIN_MODEL!r} is not installed; make it with "
+            "`bash scripts/pretrained.sh bach-attention`"
+        )
+    song = DEFAULT_OUTPUT / f"{MAIN_MODEL}.mid"
+    DEFAULT_OUTPUT.mkdir(parents=True, exist_ok=True)
+    print(f"Composing with the built-in model {MAIN_MODEL} (a chorale, pitch and rhythm)")
+    return run_generate(
+        parser.parse_args(
+            ["generate", "--model", MAIN_MODEL, "-o", str(song), "--primer", "none",
+             "--length", "160", "--pitch-temperature", "0.8", "--duration-temperature", "0.6",
+             "--tempo", "84", "--render", "--plots"]
+        )
+    )  # fmt: skip
 
 
 def _format_warning(message, category, filename, lineno, line=None) -> str:
@@ -528,6 +573,7 @@ def main(argv: list[str] | None = None) -> int:
         "generate": run_generate,
         "demo": run_demo,
         "evaluate": run_evaluate,
+        "models": run_models,
         "render": run_render,
         "serve": run_serve,
     }

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Rebuilds the models that ship inside the package (src/cadenza/pretrained/NAME/) with
+# Cadenza's own commands, from the corpora inside music21. Fixed seeds and epoch counts (no
+# time budgets), so a rerun on the same versions gives the same weights.
+#
+#   bash scripts/pretrained.sh                      # all of them
+#   bash scripts/pretrained.sh bach-attention       # one (names: see MODELS below)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cadenza=.venv/bin/cadenza
+work=${CADENZA_PRETRAINED_WORK:-build/pretrained}
+target=src/cadenza/pretrained
+mkdir -p "$work"
+
+prepare() {  # corpus folder name, then prepare flags
+    local folder=$1
+    shift
+    "$cadenza" prepare "$@" -o "$work/$folder" --quiet
+}
+
+train() {  # model name, corpus folder name, then train flags
+    local name=$1 corpus=$2
+    shift 2
+    rm -rf "${work:?}/runs/$name"
+    "$cadenza" train "$work/$corpus" -o "$work/runs/$name" --seed 0 --quiet "$@"
+    rm -rf "${target:?}/$name.new"
+    mkdir -p "$target/$name.new"
+    # The bundle only: weights and primers (safetensors), config and vocabulary (JSON).
+    for file in model.safetensors primers.safetensors config.json vocab.json; do
+        if [ -f "$work/runs/$name/$file" ]; then
+            cp "$work/runs/$name/$file" "$target/$name.new/"
+        fi
+    done
+    rm -rf "${target:?}/$name"
+    mv "$target/$name.new" "$target/$name"
+    echo "pretrained: $name -> $target/$name ($(du -sh "$target/$name" | cut -f1))"
+}
+
+build() {
+    case $1 in
+    bach-chord)  # the chord LSTM of the note/chord tutorial, on the chorales
+        prepare bach-chord --corpus bach
+        train bach-chord bach-chord --model chord-lstm --epochs 40 ;;
+    bach-attention)  # pitch + duration with attention, the chorales chordified
+        prepare bach-pitch-duration --corpus bach --representation pitch-duration
+        train bach-attention bach-pitch-duration --model attention-lstm --epochs 20 ;;
+    essen-melody)  # pitch + duration with attention, the Essen folk melodies
+        prepare essen-pitch-duration --corpus essen --representation pitch-duration
+        train essen-melody essen-pitch-duration --model attention-lstm --epochs 3 ;;
+    bach-musegan)  # four voices at once
+        prepare bach-pianoroll --corpus bach --representation pianoroll
+        train bach-musegan bach-pianoroll --model musegan --epochs 60 ;;
+    *)
+        echo "pretrained: unknown model $1 (bach-chord, bach-attention, essen-melody, bach-musegan)" >&2
+        exit 2 ;;
+    esac
+}
+
+MODELS=(bach-chord bach-attention essen-melody bach-musegan)
+for name in "${@:-${MODELS[@]}}"; do
+    build "$name"
+done
