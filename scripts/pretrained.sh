@@ -32,6 +32,18 @@ train() {  # model name, corpus folder name, then train flags
             cp "$work/runs/$name/$file" "$target/$name.new/"
         fi
     done
+    # Weights as 16-bit floats: half the size; loading widens them back to 32 bits.
+    .venv/bin/python - "$target/$name.new/model.safetensors" <<'PY'
+import sys
+from safetensors import safe_open
+from safetensors.torch import save_file
+path = sys.argv[1]
+with safe_open(path, "pt") as weights:
+    metadata = weights.metadata()
+    tensors = {key: weights.get_tensor(key) for key in weights.keys()}
+tensors = {k: t.half() if t.is_floating_point() else t for k, t in tensors.items()}
+save_file(tensors, path, metadata=metadata)
+PY
     rm -rf "${target:?}/$name"
     mv "$target/$name.new" "$target/$name"
     echo "pretrained: $name -> $target/$name ($(du -sh "$target/$name" | cut -f1))"

@@ -1,0 +1,76 @@
+"""The models that ship inside the package: loadable, composing; --model and the main job."""
+
+import json
+import shutil
+
+import pytest
+
+import cadenza.pretrained
+from cadenza.cli import main
+from cadenza.music import read_midi
+from cadenza.pretrained import available
+from cadenza.training.bundle import load_bundle
+
+SHIPPED = {
+    "bach-chord": ("chord-lstm", "chord"),
+    "bach-attention": ("attention-lstm", "pitch-duration"),
+    "essen-melody": ("attention-lstm", "pitch-duration"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_models_load_and_are_small(name):
+    folder = available()[name]
+    bundle = load_bundle(folder)  # refuses damaged or mismatched files
+    model, representation = SHIPPED[name]
+    config = json.loads((folder / "config.json").read_text())
+    assert (config["model"]["name"], config["representation"]["name"]) == (model, representation)
+    assert config["training"]["seed"] == 0 and config["training"]["max_minutes"] is None
+    size = sum(path.stat().st_size for path in folder.iterdir())
+    assert size < 8 * 2**20, f"{name} is {size / 2**20:.1f} MiB"
+    assert {path.name for path in folder.iterdir()} <= {
+        "model.safetensors", "primers.safetensors", "config.json", "vocab.json"
+    }  # fmt: skip
+    assert len(bundle.vocabulary) > 50
+
+
+@pytest.mark.parametrize("name", ["bach-chord", "essen-melody"])
+def test_generate_with_a_shipped_model(name, tmp_path, capsys):
+    song = tmp_path / "song.mid"
+    assert main(["generate", "--model", name, "-o", str(song), "--length", "40"]) == 0
+    assert "Wrote" in capsys.readouterr().out
+    notes = read_midi(song).merged()
+    assert len(notes.pitches) >= 10 and len(set(notes.pitches.tolist())) >= 3
+
+
+def test_model_flag_errors_in_one_sentence(tmp_path, capsys):
+    assert main(["generate", "--model", "nope", "-o", str(tmp_path / "a.mid")]) == 2
+    assert "no built-in model 'nope' (known: bach-attention, bach-chord" in capsys.readouterr().err
+    assert main(["generate", str(tmp_path), "--model", "bach-chord", "-o", "b.mid"]) == 2
+    assert main(["generate", "-o", str(tmp_path / "c.mid")]) == 2
+    assert "give a run folder or --model NAME" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_models_lists_what_is_installed(tmp_path, monkeypatch, capsys):
+    assert main(["models"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in SHIPPED)
+    shutil.copytree(available()["bach-chord"], tmp_path / "mine")
+    monkeypatch.setattr(cadenza.pretrained, "HERE", tmp_path)
+    (tmp_path / "half").mkdir()  # a folder without config.json is not a model
+    assert list(available()) == ["mine"]
+
+
+@pytest.mark.slow
+def test_main_job_composes_and_renders(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main([]) == 0
+    output = tmp_path / "cadenza-output"
+    names = {path.name for path in output.iterdir()}
+    expected = {"bach-attention.mid", "bach-attention-roll.png", "bach-attention-attention.png"}
+    assert expected <= names
+    score = read_midi(output / "bach-attention.mid")
+    assert len(score.merged().pitches) > 50
+    if "bach-attention.wav" in names:  # FluidSynth installed: the audio is not silent
+        assert (output / "bach-attention.wav").stat().st_size > 100_000
