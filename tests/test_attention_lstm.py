@@ -201,3 +201,26 @@ def test_resume_is_exact_for_the_attention_model_too(pair_run, tmp_path):
     whole = torch.load(pair_run / "checkpoints/last.ckpt", weights_only=True)["state_dict"]
     split = torch.load(tmp_path / "r/checkpoints/last.ckpt", weights_only=True)["state_dict"]
     assert all(torch.equal(whole[name], split[name]) for name in whole)
+
+
+def test_generation_rebuilds_the_state_within_the_training_window(pair_run):
+    bundle = load_bundle(pair_run)
+    memory = bundle.config["training"]["window"]  # 12 events
+    greedy = SamplingConfig(0.0)
+    tokens, _ = generate_events(bundle, [], 40, greedy, greedy, torch.Generator(),
+                                stop_at_end=False)  # fmt: skip
+    # The same choices, each made from scratch over the steps the state should hold: the
+    # primer, then one more per event up to a window, then back to three quarters of one.
+    lookup = pair_lookup(bundle.vocabulary.tokens)
+    start = bundle.vocabulary.encode(["START", "0"]).tolist()
+    history = [tuple(lookup[start])]
+    pitches, durations = pair_vocabularies(bundle.vocabulary.tokens)
+    age, expected = 1, []
+    with torch.no_grad():
+        for _ in range(40):
+            (pitch, duration), _, _ = bundle.model(torch.tensor([history[-age:]]))
+            chosen = (int(pitch[0, -1].argmax()), int(duration[0, -1].argmax()))
+            expected += [pitches[chosen[0]], durations[chosen[1]]]
+            history.append(chosen)
+            age = age + 1 if age < memory else memory - memory // 4
+    assert tokens == expected
