@@ -198,6 +198,15 @@ def verdicts(name: str, judged: dict[float, dict]) -> list[str]:
             f"{copy['generated']['longest_run_max']} against "
             f"{copy['validation']['longest_run_max']})."
         )
+    first = next(iter(judged.values()))
+    near = sum(row["validation_distance"] <= 1 for row in first["metrics"].values())
+    held_out = first["copy"]["validation"]
+    lines.append(
+        f"- {name}, the yardstick: the held-out real pieces have {near} of "
+        f"{len(first['metrics'])} metrics within one training std; the longest run one of them "
+        f"shares with a training piece: {held_out['longest_run_max_piece']} with "
+        f"{held_out['longest_run_max_from']}, {held_out['longest_run_max']} steps."
+    )
     return lines
 
 

@@ -82,6 +82,11 @@ def test_a_generated_copy_of_training_pieces_is_caught(kind, request, monkeypatc
     assert [row["ngram_share"] for row in rows] == [1.0, 1.0, 1.0]
     titles = [evaluation_music._title(corpus, i) for i in corpus.piece_indices("train")[:3]]
     assert [row["copied_from"] for row in rows] == titles
+    assert [row["piece"] for row in rows] == [
+        "generated piece 1",
+        "generated piece 2",
+        "generated piece 3",
+    ]
     assert all(row["longest_bar_run"] >= 1 for row in rows)
     held_out = result["copy"]["validation"]["pieces"]
     assert len(held_out) == len(corpus.piece_indices("validation"))

@@ -151,7 +151,11 @@ def judge_run(
         "generated": generate_pieces(bundle, reader, [int(n) for n in drawn], settings),
     }
     values = {name: _metric_values(reader, pieces, settings.ngram) for name, pieces in sets.items()}
-    titles = [_title(corpus, i) for i in train_indices]
+    titles = {
+        "training": [_title(corpus, i) for i in train_indices],
+        "validation": [_title(corpus, i) for i in validation_indices],
+        "generated": [f"generated piece {number + 1}" for number in range(settings.pieces)],
+    }
     result = {
         "pieces": settings.pieces,
         "settings": asdict(settings),
@@ -200,20 +204,22 @@ def _compare(values: dict[str, dict[str, list]]) -> dict[str, dict]:
     return compared
 
 
-def _copy_check(reader, training, sets, titles, n: int) -> dict:
+def _copy_check(reader, training, sets, titles: dict[str, list[str]], n: int) -> dict:
     step_index = CopyIndex([reader.steps(ids) for ids in training])
     bar_index = CopyIndex([bar_symbols(reader.score(ids)) for ids in training])
     checked = {}
     for name in ("generated", "validation"):
         rows = []
-        for ids in sets[name]:
+        for ids, title in zip(sets[name], titles[name], strict=True):
             steps = reader.steps(ids)
             run = step_index.longest_run(steps)
             bars = bar_index.longest_run(bar_symbols(reader.score(ids)))
+            source = titles["training"][run.reference] if run.reference is not None else None
             rows.append({
+                "piece": title,
                 "steps": len(steps),
                 "longest_run": run.length,
-                "copied_from": titles[run.reference] if run.reference is not None else None,
+                "copied_from": source,
                 "longest_bar_run": bars.length,
                 "ngram_share": shared_ngram_share(step_index.match_lengths(steps), n),
             })  # fmt: skip
@@ -228,6 +234,7 @@ def _copy_summary(rows: list[dict]) -> dict:
     return {
         "longest_run_median": float(np.median(runs)),
         "longest_run_max": int(max(runs)),
+        "longest_run_max_piece": longest["piece"],
         "longest_run_max_from": longest["copied_from"],
         "longest_bar_run_median": float(np.median(bars)),
         "longest_bar_run_max": int(max(bars)),
@@ -275,6 +282,13 @@ def format_judgement(result: dict, unit: str) -> str:
     ):
         cells = " ".join(shown.format(copy[name][key]) for name in ("generated", "validation"))
         lines.append(f"{label:<46} {cells}")
+    for name in ("generated", "validation"):
+        found = copy[name]
+        if found["longest_run_max_from"] is not None:
+            lines.append(
+                f"the longest: {found['longest_run_max_piece']} shares {found['longest_run_max']} "
+                f"{unit} with {found['longest_run_max_from']}"
+            )
     return "\n".join(lines)
 
 
