@@ -63,9 +63,11 @@ def favouring(run, token: str):
     """The run's model, made to all but always choose `token` (by a large output bias)."""
     bundle = load_bundle(run)
     with torch.no_grad():
-        if hasattr(bundle.model, "pitch_head"):
+        if hasattr(bundle.model, "duration_head"):  # attention-lstm: bias the pitch logits
             pitches, _ = pair_vocabularies(bundle.vocabulary.tokens)
-            bundle.model.pitch_head.bias[pitches.index(token)] += 50
+            model = bundle.model
+            bias = model.pitch_bias if hasattr(model, "pitch_bias") else model.pitch_head.bias
+            bias[pitches.index(token)] += 50
         else:
             bundle.model.head[-1].bias[bundle.vocabulary.index[token]] += 50
     return bundle
