@@ -205,6 +205,24 @@ def test_impossible_constraints_fail_clearly(chord_run, tmp_path, capsys):
     assert not song.exists()
 
 
+def test_a_scale_and_range_leaving_only_rests_are_refused(event_run, tmp_path, capsys):
+    tokens = ("START", "END", "rest", "C4", "C#4", "D4")
+    masks = token_masks(c_major(pitch_range=(61, 61)), "pitch-duration", tokens)
+    assert masks.sounds.tolist() == [False, False, False, True, True, True]
+    with pytest.raises(CadenzaError, match=r"--pitch-range C#4 C#4 together with --key C "
+                       r"--scale major leaves no pitch to play \(only rests\)"):  # fmt: skip
+        Steering(c_major(pitch_range=(61, 61)), masks, 10)
+    only_range = Constraints(pitch_range=(120, 127))
+    with pytest.raises(CadenzaError, match=r"^the constraint --pitch-range C9 G9 leaves no pitch"):
+        Steering(only_range, token_masks(only_range, "frames", ("START", "rest", "60")), 10)
+    d4 = c_major(pitch_range=(62, 62))
+    Steering(d4, token_masks(d4, "pitch-duration", tokens), 10)  # D4 is left: no complaint
+    song = tmp_path / "silent.mid"
+    assert main(["generate", str(event_run), "-o", str(song), "--key", "C", "--scale", "major",
+                 "--pitch-range", "C#4", "C#4", "--primer", "none"]) == 2  # fmt: skip
+    assert "leaves no pitch to play" in capsys.readouterr().err and not song.exists()
+
+
 def test_end_on_tonic_for_chord_tokens(chord_run):
     bundle = load_bundle(chord_run)
     tonic_ends = []

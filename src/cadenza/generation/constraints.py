@@ -6,7 +6,8 @@ judged by all of its pitch classes, and by the pitches it is decoded to, voiced 
 tokens that sound nothing (`rest`, START, END) are always allowed. `--max-repeat`,
 `--no-repeat-ngram` and `--end-on-tonic` depend on what came before and are applied at each
 step. When the constraints leave no token, generation stops with a `CadenzaError` that names
-the constraint and the step.
+the constraint and the step; a scale and range that leave only tokens sounding nothing are
+refused before the first step, since the piece would be silent.
 
 "Finishing on the tonic": the last event sounds the key's tonic and nothing outside the
 tonic triad (major triad for the major scales, minor triad for the minor ones): a lone tonic
@@ -127,6 +128,7 @@ class TokenMasks:
     in_range: torch.Tensor  # (V,) bool
     tonic: torch.Tensor  # (V,) bool: the token finishes on the tonic
     end: int | None  # the id of END in this stream, if it has one
+    sounds: torch.Tensor  # (V,) bool: the token sounds at least one pitch
 
 
 def _frame_pitches(token: str) -> list[int]:
@@ -154,16 +156,19 @@ def token_masks(
     pitches_of, scale = _pitches_of(representation), constraints.scale_classes()
     low, high = constraints.pitch_range or (0, 127)
     tonic_classes = constraints.tonic_classes()
-    in_scale, in_range, tonic = [], [], []
+    in_scale, in_range, tonic, sounds = [], [], [], []
     for token in tokens:
         pitches = pitches_of(token)
+        sounds.append(bool(pitches))
         classes = {pitch % 12 for pitch in pitches}
         in_scale.append(scale is None or classes <= scale)
         in_range.append(all(low <= pitch <= high for pitch in pitches))
         tonic.append(bool(pitches) and constraints.tonic in classes and classes <= tonic_classes)
     end = tokens.index(END) if END in tokens else None
-    masks = (torch.tensor(mask, dtype=torch.bool) for mask in (in_scale, in_range, tonic))
-    return TokenMasks(*masks, end)
+    in_scale, in_range, tonic, sounds = (
+        torch.tensor(mask, dtype=torch.bool) for mask in (in_scale, in_range, tonic, sounds)
+    )
+    return TokenMasks(in_scale, in_range, tonic, end, sounds)
 
 
 class Steering:
@@ -189,6 +194,7 @@ class Steering:
         self.steps: list[tuple[int, ...]] = []
         # (n-1)-step prefix -> first id -> the second ids that followed it
         self.seen: dict[tuple, dict[int, set]] = defaultdict(lambda: defaultdict(set))
+        self._check_playable()
         for step in history:
             self.push(step)
 
@@ -199,6 +205,19 @@ class Steering:
         if n and len(self.steps) >= n:
             prefix = tuple(self.steps[len(self.steps) - n : -1])
             self.seen[prefix][step[0]].add(step[1] if len(step) > 1 else None)
+
+    def _check_playable(self) -> None:
+        """Refuse a scale and range that leave only tokens sounding nothing (rest, START,
+        END): every step would still have a token, and the piece would be silent."""
+        applied = [name for name in ("scale", "range") if name in self.names]
+        kept = self.masks.in_scale & self.masks.in_range
+        if applied and kept.any() and not (kept & self.masks.sounds).any():
+            others = [self.names[name] for name in applied[:-1]]
+            together = f" together with {' and '.join(others)}" if others else ""
+            raise CadenzaError(
+                f"the constraint {self.names[applied[-1]]}{together} leaves no pitch to play "
+                "(only rests)"
+            )
 
     def _check(self, allowed: torch.Tensor, name: str, applied: list[str], step: int) -> None:
         if not bool(allowed.any()):
