@@ -218,6 +218,8 @@ def test_pickles_need_the_flag_and_may_hold_plain_data_only(tmp_path, bach):
           "valid_lengths": [1]}, "train sequence 0: frames must hold only 0 and 1, found 2"),
         ({"train": np.zeros((3, 88)), "train_lengths": [1, 1], "valid": np.zeros((1, 88)),
           "valid_lengths": [1]}, "train_lengths does not add up"),
+        ({"train": np.zeros((3, 88)), "train_lengths": [5, -2], "valid": np.zeros((1, 88)),
+          "valid_lengths": [1]}, "train_lengths does not add up"),  # a sum is not enough
         ({"train": np.zeros((3, 88)), "train_lengths": [3]}, "has no 'valid' sequences"),
         ({"train": np.zeros(5), "valid": np.zeros(5)}, r"'train' has shape \(5,\)"),
     ],

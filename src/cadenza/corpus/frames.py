@@ -152,8 +152,14 @@ def _npz_split(split: str, members: dict, load, path: Path) -> list | None:
     array = load(key)
     if f"{key}_lengths" in members:
         lengths = load(f"{key}_lengths")
-        if lengths.ndim != 1 or lengths.dtype.kind not in "iu" or lengths.sum() != len(array):
-            raise CadenzaError(f"{path}: {key}_lengths does not add up to the frames of {key!r}")
+        if (
+            lengths.ndim != 1 or lengths.dtype.kind not in "iu" or (lengths < 0).any()
+            or lengths.sum() != len(array)
+        ):  # fmt: skip
+            raise CadenzaError(
+                f"{path}: {key}_lengths does not add up to the frames of {key!r} (one length, "
+                "0 or more, per sequence)"
+            )
         return np.split(array, np.cumsum(lengths)[:-1]) if len(lengths) else []
     if array.dtype == object:
         return list(array.ravel())
