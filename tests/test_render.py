@@ -194,6 +194,10 @@ def test_cli_render_says_what_is_missing(tmp_path, capsys, monkeypatch):
         (["render", "{tmp}/bad.mid"], "cannot read MIDI file"),
         (["render", "{tmp}/song.mid", "--soundfont", "{tmp}/bad.mid"], "not a SoundFont"),
         (["render", "{tmp}/song.mid", "--sample-rate", "10"], "--sample-rate"),
+        (
+            ["render", "{tmp}/song.mid", "-o", "{tmp}/bad.mid", "--formats", "roll", "--quiet"],
+            "bad.mid: File exists",
+        ),  # an output folder that is a file: no traceback
     ],
 )
 def test_cli_render_wrong_input_gives_one_clear_sentence(tmp_path, capsys, args, message):

@@ -584,6 +584,10 @@ def main(argv: list[str] | None = None) -> int:
     except CadenzaError as error:
         print(f"cadenza: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # an output folder that cannot be made or written, a full disk
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"cadenza: error: {where}{error.strerror or error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("cadenza: interrupted; no output was changed", file=sys.stderr)
         return 130
