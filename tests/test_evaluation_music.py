@@ -113,3 +113,12 @@ def test_bad_settings_are_refused():
         JudgeSettings(pieces=0)
     with pytest.raises(CadenzaError, match="--temperature"):
         JudgeSettings(temperature=-1)
+
+
+def test_bad_piece_settings_are_refused_before_the_validation_pass(tmp_path, capsys, monkeypatch):
+    def never(*args):
+        raise AssertionError("the validation pass ran before the settings were checked")
+
+    monkeypatch.setattr("cadenza.evaluation.evaluate_run", never)
+    assert main(["evaluate", str(tmp_path), "--ngram", "0"]) == 2
+    assert "--pieces and --ngram must be at least 1, got 20, 0" in capsys.readouterr().err

@@ -93,13 +93,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return 0
     if args.pieces < 0:
         raise CadenzaError(f"--pieces must be 0 or more, got {args.pieces}")
+    from cadenza.evaluation_music import JudgeSettings, format_judgement, judge_run
+
+    settings = (  # checked before the validation pass, which takes a while
+        JudgeSettings(args.pieces, args.ngram, args.temperature, seed=args.seed)
+        if args.pieces
+        else None
+    )
     result = evaluate_run(args.run, args.corpus, args.primer, args.horizon, args.windows)
     heads = ["pitch", "duration"] if len(result["accuracy"]) == 2 else ["token"]
     print(format_evaluation(result, heads))
-    if args.pieces:
-        from cadenza.evaluation_music import JudgeSettings, format_judgement, judge_run
-
-        settings = JudgeSettings(args.pieces, args.ngram, args.temperature, seed=args.seed)
+    if settings is not None:
         judged = judge_run(args.run, args.corpus, settings)
         print(f"\n{args.pieces} generated pieces against the training data "
               f"(-> {args.run / 'music-evaluation.png'})\n")  # fmt: skip
