@@ -113,6 +113,8 @@ def test_bad_settings_are_refused():
         JudgeSettings(pieces=0)
     with pytest.raises(CadenzaError, match="--temperature"):
         JudgeSettings(temperature=-1)
+    with pytest.raises(CadenzaError, match=r"--seed must be 0\.\.9223372036854775807, got -1"):
+        JudgeSettings(seed=-1)  # numpy's generator refuses it with a traceback
 
 
 def test_bad_piece_settings_are_refused_before_the_validation_pass(tmp_path, capsys, monkeypatch):

@@ -105,6 +105,8 @@ def test_the_page_answers_mistakes_in_its_status(composer, tmp_path):
     assert (audio, roll, score, downloads) == (None, None, "", None)
     status, *_ = answer(composer, "tiny", None, 20, -1.0, 1.0, 1.0, 0, 120)
     assert "--temperature must be 0 or more" in status
+    status, *_ = answer(composer, "tiny", None, 20, 1.0, 1.0, 1.0, 1e24, 120)
+    assert "--seed must be 0..9223372036854775807, got 999999999999999983222784" in status
     status, _, roll, _, downloads = answer(composer, "tiny", None, 20, 0.0, 1.0, 1.0, 7, 90)
     assert status.startswith("**Composed** 20 tokens") and roll.endswith("tiny-seed7-roll.png")
     assert [Path(path).suffix for path in downloads] == [".mid"]  # no wav or musicxml asked

@@ -27,6 +27,7 @@ import torch
 from cadenza.atomic import atomic_path, write_text_atomic
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
+from cadenza.generation.compose import check_seed
 from cadenza.generation.events import generate_events
 from cadenza.generation.generate import generate_ids
 from cadenza.generation.sampling import SamplingConfig
@@ -60,6 +61,7 @@ class JudgeSettings:
                 f"--pieces and --ngram must be at least 1, got {self.pieces}, {self.ngram}"
             )
         SamplingConfig(self.temperature, 0, self.top_p)  # the sampler's own checks
+        check_seed(self.seed)
 
 
 class PieceReader:

@@ -17,6 +17,14 @@ from cadenza.music.score import Score
 from cadenza.representations import get_representation
 from cadenza.training.bundle import Bundle
 
+MAX_SEED = 2**63 - 1  # what both torch's and numpy's generators take
+
+
+def check_seed(seed: int) -> None:
+    """Refuse a seed that the random generators cannot take."""
+    if not 0 <= seed <= MAX_SEED:
+        raise CadenzaError(f"--seed must be 0..{MAX_SEED}, got {seed}")
+
 
 @dataclass(frozen=True)
 class ComposeSettings:
@@ -46,6 +54,7 @@ class ComposeSettings:
             raise CadenzaError(f"--instrument must be a MIDI program 0..127, got {self.instrument}")
         if self.length < 1:
             raise CadenzaError(f"--length must be at least 1, got {self.length}")
+        check_seed(self.seed)
         if self.key:
             parse_key(self.key)
 
