@@ -5,6 +5,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -110,6 +111,15 @@ def test_the_page_answers_mistakes_in_its_status(composer, tmp_path):
     status, _, roll, _, downloads = answer(composer, "tiny", None, 20, 0.0, 1.0, 1.0, 7, 90)
     assert status.startswith("**Composed** 20 tokens") and roll.endswith("tiny-seed7-roll.png")
     assert [Path(path).suffix for path in downloads] == [".mid"]  # no wav or musicxml asked
+
+
+def test_a_phrase_model_is_refused_in_one_sentence(composer, monkeypatch):
+    from cadenza.web.app import answer
+
+    gan = SimpleNamespace(config={"model": {"name": "musegan"}})  # no tokens to sample
+    monkeypatch.setitem(composer.bundles, "gan", gan)
+    status, *_ = answer(composer, "gan", None, 20, 1.0, 1.0, 1.0, 0, 120)
+    assert "a musegan model composes whole phrases, not token by token" in status
 
 
 def test_served_models_take_run_folders_by_name(run, tmp_path):

@@ -79,9 +79,15 @@ def compose(
 ) -> Composition:
     """Sample a piece from `bundle` as `settings` ask, within `constraints` (scale, range,
     repeats); seeded, so the same settings repeat it."""
+    name = bundle.config["model"]["name"]
+    if model_kind(name).tokens_per_step == 0:  # the web page offers every run it is given
+        raise CadenzaError(
+            f"a {name} model composes whole phrases, not token by token: compose with it "
+            "through `cadenza generate RUN --bars N`"
+        )
     generator = torch.Generator().manual_seed(settings.seed)
     primer = primer_ids(bundle, settings.primer, generator)
-    if model_kind(bundle.config["model"]["name"]).tokens_per_step == 2:
+    if model_kind(name).tokens_per_step == 2:
         tokens, trace = generate_events(
             bundle, primer, settings.length, settings.sampling("pitch"),
             settings.sampling("duration"), generator, constraints=constraints,
