@@ -32,7 +32,7 @@ from cadenza.evaluation_frames import (
     evaluate_frames,
     mixture_nll,
 )
-from cadenza.music import Note, Track
+from cadenza.music import Note, Track, read_midi, write_midi
 from cadenza.representations import get_representation
 from cadenza.representations.frames import (
     START,
@@ -396,3 +396,13 @@ def test_frames_nll_on_the_command_line_and_its_refusals(tmp_path, run, corpus, 
     np.save(copy / "splits.npy", np.array([0] * 6 + [1] * 4, dtype=np.uint8))
     with pytest.raises(CadenzaError, match="has no test pieces"):
         evaluate_frames(run, copy)
+
+
+def test_a_score_primer_is_mapped_onto_the_frames_the_run_knows(tmp_path, run):
+    primer = tmp_path / "primer.mid"
+    write_midi(make_score(Track.from_notes([Note(0, 1, 60), Note(1, 1, 61)])), primer)
+    song = tmp_path / "song.mid"
+    with pytest.warns(UserWarning, match=r"primer\.mid: 2 primer tokens .* 60 -> \d"):
+        code = main(["generate", str(run), "-o", str(song), "--primer", str(primer),
+                     "--length", "8", "--step", "1"])  # fmt: skip
+    assert code == 0 and len(read_midi(song).tracks[0]) > 0  # not read as chord tokens

@@ -14,6 +14,7 @@ from cadenza.generation.constraints import Constraints, steering_for
 from cadenza.generation.sampling import SamplingConfig, sample_next
 from cadenza.representations import get_representation
 from cadenza.representations.chord import nearest_chord_token
+from cadenza.representations.frames import nearest_frame_token
 from cadenza.representations.pitch_duration import (
     END,
     FRAME_DURATION,
@@ -103,9 +104,10 @@ def file_primer_ids(bundle: Bundle, path: Path) -> list[int]:
     if not tokens:
         raise CadenzaError(f"{path}: the primer has no notes")
     vocabulary = bundle.vocabulary
-    nearest = (
-        nearest_pitch_duration_token if encoder.name == "pitch-duration" else nearest_chord_token
-    )
+    nearest = {
+        "pitch-duration": nearest_pitch_duration_token,
+        "frames": nearest_frame_token,
+    }.get(encoder.name, nearest_chord_token)
     unknown = sorted({t for t in tokens if t not in vocabulary})
     if unknown:
         mapping = {t: nearest(t, vocabulary.tokens) for t in unknown}
