@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 from torch.nn import functional as F
 
 from cadenza.cli import main
@@ -42,9 +43,12 @@ def test_generator_and_critic_shapes_and_ranges():
             config = MuseGANConfig(**PRESETS[preset])
             networks = MuseGANGenerator(config), MuseGANCritic(config)
         sizes[preset] = [sum(p.numel() for p in n.parameters()) for n in networks]
-    assert sizes["book"] == [6_576_612, 1_244_417] and sizes["default"] == [612_324, 248_961]
+    assert sizes["book"] == [6_576_612, 1_244_417] and sizes["default"] == [612_584, 248_961]
     with pytest.raises(ValueError, match="16 steps x 84 pitches"):
         MuseGANConfig(pitches=88)
+    voices = MuseGANGenerator(MuseGANConfig(**{**PRESETS["tiny"], "softmax": True})).sample(3)
+    sounding = (voices + 1) / 2  # per voice and step: probabilities of the pitches
+    assert sounding.min() >= 0 and sounding.sum(dim=-2).max() <= 1 + 1e-6  # the rest: silence
 
 
 def test_block_layers_compute_their_convolutions():
@@ -198,6 +202,15 @@ def test_training_writes_a_bundle_of_the_generator(trained_run, roll_corpus):
     assert (
         bundle.config["gan"]["critic_steps"] == 5 and bundle.config["gan"]["penalty_weight"] == 10
     )
+    checkpoint = torch.load(trained_run / "checkpoints/last.ckpt", weights_only=True)
+    assert checkpoint["epoch"] == 1 and checkpoint["critic_updates"] > 0
+    saver = next(v for k, v in checkpoint["callbacks"].items() if "ModelCheckpoint" in k)
+    assert saver["best_model_path"].endswith("last.ckpt")  # written at every epoch's end
+    last = {k.removeprefix("generator."): v for k, v in checkpoint["state_dict"].items()
+            if k.startswith("generator.")}  # fmt: skip
+    exported = load_file(trained_run / "model.safetensors")
+    assert exported.keys() == last.keys()  # the bundle holds the last generator
+    assert all(torch.equal(exported[k], last[k]) for k in exported)
     rows = (trained_run / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,critic_loss") and len(rows) == 3
     assert not any(k.startswith("critic") for k in bundle.model.state_dict())

@@ -111,8 +111,14 @@ def musegan_metrics(roll: np.ndarray, lowest_pitch: int = 24) -> dict:
         "QN": qualified_note_rate(roll),
     }
     pairs = tonal_distance(roll, lowest_pitch)
-    summary = {name: float(np.nanmean(values)) for name, values in per_track.items()}
-    summary["TD"] = float(np.nanmean(list(pairs.values())))
+    summary = {name: _mean(values) for name, values in per_track.items()}
+    summary["TD"] = _mean(np.array(list(pairs.values())))
     summary["per_track"] = {name: values.tolist() for name, values in per_track.items()}
     summary["per_pair"] = {f"{i}-{j}": value for (i, j), value in pairs.items()}
     return summary
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean of the values that are not NaN; NaN when none is."""
+    known = values[~np.isnan(values)]
+    return float(known.mean()) if len(known) else float("nan")

@@ -36,6 +36,9 @@ class MuseGANConfig:
     bar_width: int = 256  # channels of a bar generator (its first layers have twice as many)
     critic_width: int = 128  # channels of the critic's convolutions (its last two: 2x, 4x)
     critic_dense: int = 1024
+    # False: tanh on each cell, as the book; True: per voice and step one softmax over the
+    # 84 pitches and silence, so that a voice sings one pitch at a time.
+    softmax: bool = False
 
     def __post_init__(self) -> None:
         if self.pitches != 84 or self.steps_per_bar != 16:
@@ -62,7 +65,12 @@ PRESETS: dict[str, dict] = {
     # Chosen by measurement on a 2-core CPU (benchmarks/RESULTS.md): small enough to train
     # in about ten minutes, with a bundle of a few MB.
     "default": dict(
-        noise_size=32, temporal_size=256, bar_width=64, critic_width=64, critic_dense=256
+        noise_size=32,
+        temporal_size=256,
+        bar_width=64,
+        critic_width=64,
+        critic_dense=256,
+        softmax=True,
     ),
     # For tests.
     "tiny": dict(noise_size=4, temporal_size=8, bar_width=4, critic_width=4, critic_dense=8),
@@ -172,18 +180,22 @@ class BarGenerator(nn.Module):
             return [BlockConvTranspose2d(inputs, outputs, kernel), ChannelNorm(outputs), nn.ReLU()]
 
         # (2 steps, 1, 2W) -> 4 -> 8 -> 16 steps; then 1 -> 7 octaves -> 84 pitches.
-        self.layers = nn.Sequential(
-            *up(2 * W, 2 * W, (2, 1)),
-            *up(2 * W, W, (2, 1)),
-            *up(W, W, (2, 1)),
-            *up(W, W, (1, 7)),
-            BlockConvTranspose2d(W, 1, (1, 12)),
-            nn.Tanh(),
+        self.steps = nn.Sequential(
+            *up(2 * W, 2 * W, (2, 1)), *up(2 * W, W, (2, 1)), *up(W, W, (2, 1))
         )
+        self.pitches = nn.Sequential(*up(W, W, (1, 7)), BlockConvTranspose2d(W, 1, (1, 12)))
+        self.softmax = config.softmax
+        if self.softmax:
+            self.silence = nn.Linear(W, 1)  # one more logit per step: the voice is silent
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         cells = self.dense(inputs).view(inputs.shape[0], 2, 1, -1)  # (N, 2, 1, 2W)
-        return self.layers(cells)[..., 0]  # (N, 16, 84)
+        steps = self.steps(cells)  # (N, 16, 1, W)
+        logits = self.pitches(steps)[..., 0]  # (N, 16, 84)
+        if not self.softmax:
+            return torch.tanh(logits)
+        logits = torch.cat([logits, self.silence(steps[:, :, 0])], dim=-1)  # (N, 16, 85)
+        return 2 * torch.softmax(logits, dim=-1)[..., :-1] - 1  # silence: every pitch at -1
 
 
 class MuseGANGenerator(nn.Module):

@@ -191,8 +191,9 @@ def train_gan(
     L.seed_everything(config.seed, verbose=False)
     torch.use_deterministic_algorithms(True)
     task = MuseGANTask(model_config, config.learning_rate, asdict(GANSettings()))
+    # With nothing to monitor, top-1 means the latest: last.ckpt is rewritten every epoch.
     checkpoints = ModelCheckpoint(
-        dirpath=run / "checkpoints", save_last=True, save_top_k=0, enable_version_counter=False
+        dirpath=run / "checkpoints", filename="last", save_top_k=1, enable_version_counter=False
     )
     attempt = len(list((run / "logs").glob("attempt-*"))) if (run / "logs").exists() else 0
     logger = CSVLogger(run, "logs", f"attempt-{attempt}")
