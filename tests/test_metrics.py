@@ -69,6 +69,9 @@ def test_empty_beat_rate_by_hand(four_beats):
     # a note from 0.5 to 1.5 touches beats 1 and 2; beats 3 to 5 are empty up to the last note
     late = Score(tracks=[Track.from_notes([Note(0.5, 1, 60), Note(4, 1, 62)])])
     assert empty_beat_rate(late) == pytest.approx(2 / 5)
+    # quarters on beats 1 and 5 fill only those: 3 of 5 empty (MusPy's code: 2 of 6, README)
+    apart = Score(tracks=[Track.from_notes([Note(0, 1, 60), Note(4, 1, 62)])])
+    assert empty_beat_rate(apart) == pytest.approx(3 / 5)
     drums = Track.from_notes([Note(2, 0.25, 36)], is_drum=True)
     with_drums = Score(tracks=[*four_beats.tracks, drums])
     assert empty_beat_rate(with_drums) == 0  # drums fill beat 3 (rhythm metrics count them)
