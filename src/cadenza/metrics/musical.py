@@ -135,7 +135,7 @@ def empty_beat_rate(score: Score) -> float:
     """Share of beats (quarters [k, k+1) from time 0 to the end) where no note sounds or
     starts: #(empty beats) / #(beats). All tracks count, drums too, as in MusPy. (MusPy's code
     also marks the beat in which a note ends, even when it ends at that beat's start, and
-    counts one beat more; the formula is followed.)"""
+    counts one beat more when the piece ends on a beat; the formula is followed.)"""
     track = score.merged()
     if not len(track):
         return NAN
@@ -161,9 +161,9 @@ def groove_consistency(score: Score) -> float:
     """1 - mean Hamming distance between the onset patterns of neighbouring measures:
     1 - 1/(M-1) * sum_i d(G_i, G_{i+1}) / R, where G_i is the binary onset vector of measure i
     (R grid steps, one for each position that has an onset) and M the number of measures up
-    to the end of the piece (MusPy's code counts one more). Uses the first time signature
-    only; NaN under two measures. The value depends on R, so it compares only with values
-    taken on the same grid."""
+    to the end of the piece (MusPy's code counts one more when it ends on a bar line). Uses
+    the first time signature only; NaN under two measures. The value depends on R, so it
+    compares only with values taken on the same grid."""
     track = score.merged()
     resolution = measure_steps(score)
     measures = -(-_length_steps(score) // resolution)  # ceiling: measures touched by sound
