@@ -62,6 +62,10 @@ def test_composed_pitch_logits_carry_sounding_pitches_by_interval():
         model.carry_head.bias[CARRY_REACH + 4] = 5.0  # a major third up from each sounding pitch
         (pitch, _), _, _ = model(torch.tensor([[[0, 0]]]))  # now: C4
     assert pitch[0, 0].tolist() == [0.0, 5.0, 0.0, 5.0, 0.0, 0.0, 0.0]  # C4.E4 and E4 gain
+    with torch.no_grad():
+        model.repeat_head.bias.fill_(-2.0)  # repeating the sounding token exactly is rarer
+        (pitch, _), _, _ = model(torch.tensor([[[0, 0], [1, 0]]]))  # C4, then C4.E4
+    assert pitch[0, 1].tolist() == [0.0, 3.0, 0.0, 5.0, 0.0, 0.0, 0.0]
 
 
 def test_pitch_sets_are_checked_and_saved_with_the_weights(pair_run):

@@ -9,11 +9,11 @@ While generating, the scores and states of the last `attention_span` steps are c
 in the state, so each new event still costs one LSTM step.
 
 With `compose_pitches` (the default preset), a pitch token is also seen through the MIDI
-pitches it holds: its embedding adds the embeddings of its pitches, and its logit adds a
-score per member pitch and one for its number of pitches. The head is still one softmax
-over the pitch tokens, but a chord voicing that is rare or absent in training gets a
-probability from pitches that are not: chordified chorales have thousands of voicings, most
-seen a few times.
+pitches it holds: its embedding adds the embeddings of its pitches, and its logit is a bias
+plus a score per member pitch, one for its number of pitches and one for repeating the
+current token. The head is still one softmax over the pitch tokens, but a chord voicing
+that is rare or absent in training gets a probability from pitches that are not:
+chordified chorales have thousands of voicings, most seen a few times.
 """
 
 from __future__ import annotations
@@ -106,6 +106,9 @@ class AttentionLSTM(nn.Module):
             self.member_embedding = nn.Linear(MIDI_PITCHES, config.embedding_size, bias=False)
             self.member_head = nn.Linear(config.hidden_size, MIDI_PITCHES)
             self.size_head = nn.Linear(config.hidden_size, MAX_CHORD_SIZE + 1)
+            # A score for repeating the current token exactly: the per-pitch scores alone
+            # would favour the voicing sounding now above every change of one voice.
+            self.repeat_head = nn.Linear(config.hidden_size, 1)
             # Per step, a kernel over pitch intervals that carries the pitches sounding now
             # into the scores of the next ones (held voices, steps and leaps).
             self.carry_head = nn.Linear(config.hidden_size, 2 * CARRY_REACH + 1)
@@ -139,7 +142,10 @@ class AttentionLSTM(nn.Module):
             carried = (windows * kernel[..., None, :]).sum(-1)  # (B, T, P)
             members = (self.member_head(context) + carried) @ sets.T  # (B, T, Vp)
             sizes = self.pitch_sets.sum(1).clamp(max=MAX_CHORD_SIZE).long()  # (Vp,)
-            return logits + members + self.size_head(context)[..., sizes]
+            logits = logits + members + self.size_head(context)[..., sizes]
+            ids = torch.arange(logits.shape[-1], device=logits.device)
+            same = (ids == current[..., None]).to(logits.dtype)  # (B, T, Vp): the current token
+            return logits + same * self.repeat_head(context)
         return self.pitch_head(context)  # (B, T, Vp)
 
     def forward(
