@@ -59,7 +59,7 @@ build() {
         train bach-attention bach-pitch-duration --model attention-lstm --epochs 20 ;;
     essen-melody)  # pitch + duration with attention, the Essen folk melodies
         prepare essen-pitch-duration --corpus essen --representation pitch-duration
-        train essen-melody essen-pitch-duration --model attention-lstm --batch-size 64 --epochs 2 ;;
+        train essen-melody essen-pitch-duration --model attention-lstm --batch-size 64 --epochs 1 ;;
     bach-musegan)  # four voices at once
         prepare bach-pianoroll --corpus bach --representation pianoroll
         train bach-musegan bach-pianoroll --model musegan --epochs 60 ;;
