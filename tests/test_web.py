@@ -150,6 +150,15 @@ def test_generate_render_writes_everything_beside_the_midi(run, tmp_path, capsys
     with pytest.raises(SystemExit):  # refused as the flags are read, before composing
         main([*args, "--formats", "flac"])
     assert "unknown output format 'flac'" in capsys.readouterr().err and not song.exists()
+    font = tmp_path / "font.sf2"
+    font.write_text("not a font")
+    assert main([*args, "--soundfont", str(font)]) == 2  # found before composing
+    assert "not a SoundFont 2 file" in capsys.readouterr().err and not song.exists()
+    plain = song.with_name("plain.mid")
+    with pytest.warns(UserWarning, match="--formats and --soundfont apply only with --render"):
+        code = main(["generate", str(run), "-o", str(plain), "--length", "8", "--formats", "roll"])
+    assert code == 0
+    assert plain.is_file() and not song.with_name("plain-roll.png").exists()
 
 
 def free_port() -> int:

@@ -13,7 +13,13 @@ import warnings
 from pathlib import Path
 
 from cadenza import __version__
-from cadenza.cli_render import add_render_command, add_render_flags, render_generated, run_render
+from cadenza.cli_render import (
+    add_render_command,
+    add_render_flags,
+    check_render_flags,
+    render_generated,
+    run_render,
+)
 from cadenza.errors import CadenzaError
 from cadenza.web.command import add_serve_command, run_serve
 
@@ -355,6 +361,7 @@ def run_generate(args: argparse.Namespace) -> int:
         instrument=args.instrument,
         key=args.key,
     )
+    check_render_flags(args)  # a bad --soundfont is found before composing, not after
     if args.output.is_dir():
         raise CadenzaError(f"{args.output}: is a folder; give the MIDI file's name")
     constraints = generation_constraints(args)

@@ -98,6 +98,14 @@ def run_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_render_flags(args: argparse.Namespace) -> None:
+    """Before composing: refuse render flags that would fail only after the work was done."""
+    if getattr(args, "render", False):
+        render_settings(args, quiet=True)
+    elif args.formats or args.soundfont is not None:
+        warnings.warn("--formats and --soundfont apply only with --render", stacklevel=2)
+
+
 def render_generated(args: argparse.Namespace, score, midi: Path) -> None:
     """After `generate` wrote `midi`: render it beside itself when --render was given."""
     if not getattr(args, "render", False):
