@@ -365,7 +365,9 @@ def run_generate(args: argparse.Namespace) -> int:
     if args.output.is_dir():
         raise CadenzaError(f"{args.output}: is a folder; give the MIDI file's name")
     constraints = generation_constraints(args)
-    composition = compose(load_bundle(args.run), settings, constraints)
+    bundle = load_bundle(args.run)
+    print(f"Composing up to {args.length} steps with {args.model or args.run}", flush=True)
+    composition = compose(bundle, settings, constraints)
     score, trace = composition.score, composition.trace
     write_midi(score, args.output)
     print(f"Wrote {composition.summary} to {args.output}")

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from cadenza.atomic import atomic_path, write_text_atomic
 from cadenza.corpus.store import Corpus
@@ -110,7 +112,8 @@ def generate_pieces(
     generator = torch.Generator().manual_seed(settings.seed)
     sampling = SamplingConfig(settings.temperature, 0, settings.top_p)
     pieces = []
-    for length in lengths:
+    # Composing the pieces is the long part of `evaluate --pieces`: show it.
+    for length in tqdm(lengths, desc="composing", unit="piece", disable=not sys.stderr.isatty()):
         if reader.two_stream:
             tokens, _ = generate_events(bundle, [], 2 * length, sampling, sampling, generator)
             pieces.append(reader.vocabulary.encode(tokens))
