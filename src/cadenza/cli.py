@@ -177,7 +177,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--window", type=int, help="steps per window (100; attention-lstm: 32 events)"
     )
-    train.add_argument("--batch-size", type=int, help="windows per batch (64; attention-lstm: 16)")
+    train.add_argument(
+        "--batch-size", type=int, help="windows per batch (64; attention-lstm: 16; musegan: 32)"
+    )
     train.add_argument("--learning-rate", type=float, help="Adam's step size (2e-3; musegan: 1e-3)")
     train.add_argument("--epochs", type=int, default=200, help="most epochs (200)")
     train.add_argument("--patience", type=int, default=10, help="early-stopping patience (10)")

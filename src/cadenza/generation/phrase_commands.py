@@ -62,7 +62,14 @@ def _check(args: argparse.Namespace) -> Change | None:
         )
     if args.primer != "random":
         raise CadenzaError("musegan composes from noise: --primer does not apply")
+    check_seed(args.seed)
     return parse_change(args.change) if args.change else None
+
+
+def check_seed(seed: int) -> None:
+    """A seed PyTorch's generator takes: 0 .. 2**63 - 1."""
+    if not 0 <= seed < 2**63:
+        raise CadenzaError(f"--seed must be 0..2**63-1, got {seed}")
 
 
 def run_generate_musegan(args: argparse.Namespace) -> int:
@@ -81,11 +88,27 @@ def run_generate_musegan(args: argparse.Namespace) -> int:
     grid, picture = _join(phrases, values, args.bars)
     settings = bundle.config["representation"]["settings"]
     representation = PianorollRepresentation(settings["lowest_pitch"], program=args.instrument)
-    write_midi(representation.decode(grid, bpm=args.tempo), args.output)
+    score = representation.decode(grid, bpm=args.tempo)
+    write_midi(score, args.output)
     shown = f"{args.bars} bars of four voices"
     if change:
         shown += f", then one silent bar and the same with {change.describe()}"
     print(f"Wrote {shown} to {args.output}")
+    _print_nearest(bundle, phrases)
+    if args.plots:
+        from cadenza.generation.roll_plots import plot_voices
+
+        stem = args.output.with_suffix("")
+        for path in plot_voices(picture, grid, stem, settings["lowest_pitch"]):
+            print(f"  picture: {path}")
+    from cadenza.cli_render import render_generated
+
+    render_generated(args, score, args.output)  # --render: audio, notation, pictures
+    return 0
+
+
+def _print_nearest(bundle, phrases: list[np.ndarray]) -> None:
+    """For each generated phrase, the nearest training phrase and how much differs."""
     training = bundle.primers.numpy()
     for version, voices in enumerate(phrases):
         indices, differing = nearest_phrases(voices, training)
@@ -93,13 +116,6 @@ def run_generate_musegan(args: argparse.Namespace) -> int:
             label = f"phrase {number + 1}" + (" (changed)" if version else "")
             text = describe_nearest(bundle.config, int(index), int(count), voices[0].size)
             print(f"  {label}: nearest training phrase {text}")
-    if args.plots:
-        from cadenza.generation.roll_plots import plot_voices
-
-        stem = args.output.with_suffix("")
-        for path in plot_voices(picture, grid, stem, settings["lowest_pitch"]):
-            print(f"  picture: {path}")
-    return 0
 
 
 def _join(phrases: list[np.ndarray], values: list[np.ndarray], bars: int):
@@ -118,6 +134,7 @@ def run_evaluate_musegan(args: argparse.Namespace) -> int:
     """`cadenza evaluate RUN` for a musegan run."""
     from cadenza.evaluation_musegan import evaluate_musegan, format_musegan_evaluation
 
+    check_seed(args.seed)
     result = evaluate_musegan(args.run, args.phrases, args.seed)
     print(format_musegan_evaluation(result))
     print(f"\n  (also in {Path(args.run) / 'evaluation.json'})")

@@ -39,7 +39,9 @@ DEFAULT_LEARNING_RATES = {"musegan": 1e-3}  # Generative Deep Learning's MuseGAN
 # Windows and batches when --window / --batch-size are not given (100 and 64 otherwise):
 # attention-lstm takes the book's 32-event windows, and small batches give it the many
 # optimizer steps it needs on a corpus of ~30,000 events (measured in benchmarks/RESULTS.md).
-DEFAULT_WINDOWS = {"attention-lstm": (32, 16)}
+# musegan: batches of 32 phrases (no windows) give it twice the generator steps of 64 in a
+# CPU budget, and reach the data's note lengths sooner (benchmarks/RESULTS.md).
+DEFAULT_WINDOWS = {"attention-lstm": (32, 16), "musegan": (100, 32)}
 
 
 @dataclass
