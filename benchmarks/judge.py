@@ -217,6 +217,10 @@ def main() -> None:
     parser.add_argument("--pieces", type=int, default=50)
     parser.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 0.8])
     parser.add_argument("--keep", type=Path, help="keep (and reuse) corpora and runs here")
+    parser.add_argument(
+        "--use", nargs=2, type=Path, metavar=("CHORD_RUN", "ATTENTION_RUN"),
+        help="judge these trained runs (e.g. the built-in models' runs) instead of training",
+    )  # fmt: skip
     args = parser.parse_args()
     cadenza = str(Path(sys.executable).with_name("cadenza"))
     tables, trained, copies, constrained, targets = [], [], [], [], []
@@ -224,7 +228,11 @@ def main() -> None:
         folder = args.keep or Path(scratch)
         for name, minutes in (("chord-lstm", args.chord_minutes),
                               ("attention-lstm", args.attention_minutes)):  # fmt: skip
-            run, results = prepare_and_train(cadenza, folder, name, minutes)
+            if args.use:
+                run = args.use[0 if name == "chord-lstm" else 1]
+                results = json.loads((run / "config.json").read_text())["results"]
+            else:
+                run, results = prepare_and_train(cadenza, folder, name, minutes)
             stop = "early stop" if results["stopped_early"] else "budget"
             trained.append(f"| {name} | {results['best_val_loss']:.3f} | {results['epochs']} "
                            f"({stop}) |")  # fmt: skip
@@ -238,9 +246,18 @@ def main() -> None:
             constrained += constraint_rows(name, figures)
             print("\n".join(constrained[-8:]), flush=True)
     newline = "\n"
+    budget = f"--chord-minutes {args.chord_minutes:g} "
+    budget += f"--attention-minutes {args.attention_minutes:g}"
+    if args.use:
+        budget = f"--use {args.use[0]} {args.use[1]}"
+    temperatures = " ".join(f"{t:g}" for t in args.temperatures)
+    command = (
+        f".venv/bin/python -m benchmarks.judge {budget} --pieces {args.pieces} "
+        f"--temperatures {temperatures}"
+    )
     body = f"""## Judging and steering generated music (Bach chorales)
 
-Command: `.venv/bin/python -m benchmarks.judge --chord-minutes {args.chord_minutes:g} --attention-minutes {args.attention_minutes:g} --pieces {args.pieces} --temperatures {" ".join(f"{t:g}" for t in args.temperatures)}`
+Command: `{command}`
 Machine: {machine()} (shared with other jobs while measured: times are noisy)
 
 | model | best validation loss | epochs |
