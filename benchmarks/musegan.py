@@ -132,39 +132,42 @@ def main() -> None:
         layers = run_python(LAYERS)
         bundle = ("model.safetensors", "primers.safetensors", "config.json")
         size = sum(Path(run, name).stat().st_size for name in bundle)
+        load = os.getloadavg()[0]
     summary = config["results"]
     nearest = result["nearest_training_phrase"]
+    outcomes = manifest["piece_outcomes"].items()
+    skipped = ", ".join(f'{count} "{reason}"' for reason, count in outcomes if reason != "ok")
+    voice_bars = manifest["phrases_per_split"]["train"] * 8
     body = f"""## musegan on the Bach chorales (pianoroll: 2 bars x 16 steps x 84 pitches x 4 voices)
 
 Command: `.venv/bin/python -m benchmarks.musegan --minutes {args.minutes:g} --threads {args.threads} --phrases {args.phrases}`
-Machine: {machine()}
+Machine: {machine()}; load average {load:.1f} at the end (other jobs shared the cores)
 
-Corpus: {manifest["piece_count"]} chorales in 4/4 with four parts ({manifest["phrase_count"]:,}
-phrases, a phrase starting at every bar; {manifest["phrases_per_split"]["train"]:,} for training),
-prepared in {prepared:.0f} s; skipped: {", ".join(f"{count} {reason}" for reason, count in manifest["piece_outcomes"].items() if reason != "ok")}.
-Training: default preset, {args.minutes:g} minutes of CPU with {args.threads} thread(s) ({trained / 60:.1f} min
-wall with start-up), {summary["epochs"]} epochs, {summary["generator_steps"]:,} generator steps
-(5 critic steps each); the bundle is {size / 1e6:.1f} MB.
+- Corpus: {manifest["piece_count"]} chorales with four parts in 4/4, {manifest["phrase_count"]:,} phrases (one
+  starting at every bar), {manifest["phrases_per_split"]["train"]:,} for training; prepared in {prepared:.0f} s.
+  Skipped: {skipped}.
+- Training: the default preset, `--max-minutes {args.minutes:g}` (wall clock) with
+  OMP_NUM_THREADS={args.threads}: {summary["epochs"]} epochs, {summary["generator_steps"]:,} generator steps (5 critic steps
+  each), {trained / 60:.1f} min with start-up. The bundle is {size / 1e6:.1f} MB.
 
 | metric | generated ({args.phrases} phrases) | training phrases | difference | within 25% |
 |---|---:|---:|---:|---|
 {chr(10).join(metric_rows(result))}
 
-EB of the training data is almost 0 (of {manifest["phrases_per_split"]["train"] * 8:,} voice-bars,
-{round(result["training"]["EB"] * manifest["phrases_per_split"]["train"] * 8)} are silent), so 25% of it is no tolerance at all: its row
-is judged against 25% of 1%, i.e. the generated rate within 0.25 points of the training rate.
-Nearest training phrase: on average {nearest["mean_share_differing"]:.0%} of a generated
-phrase's 128 voice-steps differ from the closest of the training phrases (least
-{nearest["least_share_differing"]:.0%}); {nearest["copies"]} exact copies.
+EB of the training data is almost 0 ({round(result["training"]["EB"] * voice_bars)} of {voice_bars:,} voice-bars are silent), so 25% of
+it is no tolerance at all: that row is judged against 25% of 1%, i.e. the generated rate
+within 0.25 points of the training rate. Copying: on average {nearest["mean_share_differing"]:.0%} of a generated
+phrase's 128 voice-steps differ from the nearest training phrase (least {nearest["least_share_differing"]:.0%});
+{nearest["copies"]} exact copies.
 
-Generation of one 2-bar four-voice phrase on one CPU thread (median of 50): **{speed["phrase"] * 1000:.1f} ms**
-from noise to a four-track score ({speed["network"] * 1000:.1f} ms of it the generator). Target: under 50 ms.
+Generating one 2-bar four-voice phrase on one CPU thread, from noise to a four-track score,
+median of 50: **{speed["phrase"] * 1000:.1f} ms** ({speed["network"] * 1000:.1f} ms of it the generator). Target: under 50 ms.
 
-Layers computed as one matrix product against PyTorch's kernels for the same weights (one
-thread, CPU time): the generator's (1, 7) transposed convolution on 512 x 16 cells
-{layers["up"][0] * 1000:.1f} ms against {layers["up"][1] * 1000:.1f} ms (`conv_transpose2d`); the critic's
-first 3D convolution with the gradient penalty's double backward, batch 64,
-{layers["down"][0] * 1000:.1f} ms against {layers["down"][1] * 1000:.1f} ms (`conv3d`).
+Layers computed as one matrix product, against PyTorch's kernels for the same weights (one
+thread, CPU time): the generator's (1, 7) transposed convolution on 512 x 16 cells,
+{layers["up"][0] * 1000:.1f} ms against {layers["up"][1] * 1000:.1f} ms (`conv_transpose2d`); the critic's first 3D
+convolution with the gradient penalty's double backward, batch 64, {layers["down"][0] * 1000:.1f} ms against
+{layers["down"][1] * 1000:.1f} ms (`conv3d`).
 """  # noqa: E501 (markdown lines)
     print(body)
     write_section("musegan", body)

@@ -127,8 +127,8 @@ class TemporalNetwork(nn.Module):
 
 class BlockConvTranspose2d(nn.ConvTranspose2d):
     """A transposed convolution whose stride equals its kernel (each cell becomes one block),
-    on channels-last tensors (N, H, W, C), computed as one matrix product: about 3x faster on
-    a CPU than `ConvTranspose2d`'s own kernels, with the same weights (benchmarks/RESULTS.md)."""
+    on channels-last tensors (N, H, W, C), computed as one matrix product: about 2.5x faster
+    on a CPU than `ConvTranspose2d`'s own kernels, with the same weights (benchmarks/RESULTS.md)."""
 
     def __init__(self, inputs: int, outputs: int, kernel: tuple[int, int]) -> None:
         super().__init__(inputs, outputs, kernel, stride=kernel)
@@ -144,8 +144,8 @@ class BlockConvTranspose2d(nn.ConvTranspose2d):
 
 class BlockConv3d(nn.Conv3d):
     """A 3D convolution whose stride equals its kernel (it reads disjoint blocks), on
-    channels-last tensors (B, D, H, W, C), computed as one matrix product: 2x faster on a
-    CPU than `Conv3d`'s own kernels for the critic's steps, double backward included."""
+    channels-last tensors (B, D, H, W, C), computed as one matrix product: about 2.5x faster
+    on a CPU than `Conv3d`'s own kernels, double backward included (benchmarks/RESULTS.md)."""
 
     def __init__(self, inputs: int, outputs: int, kernel: tuple[int, int, int]) -> None:
         super().__init__(inputs, outputs, kernel, stride=kernel)
@@ -237,8 +237,8 @@ class MuseGANCritic(nn.Module):
         C = config.critic_width
         leaky = nn.LeakyReLU(0.2)
         # 3D convolutions over (bars, steps, pitches), the voices being the input channels.
-        # The first reads all bars and one octave at once (the book's reads each cell, then
-        # merges bars and octaves in two more layers: twice the time per step on a CPU).
+        # The first reads all bars and one octave at once; the book's first two read each
+        # cell, and a third merges the octave: 6x the time per critic step on a CPU.
         self.blocks = nn.Sequential(
             BlockConv3d(config.tracks, C, (config.bars, 1, 12)), leaky,  # -> 1 bar, 7 octaves
             BlockConv3d(C, C, (1, 1, 7)), leaky,  # 7 octaves -> 1
