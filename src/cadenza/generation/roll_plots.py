@@ -24,7 +24,7 @@ def voice_figure(
     sounding = voice[voice != REST]
     low = max(int(sounding.min()) - MARGIN, 0) if len(sounding) else 0
     high = min(int(sounding.max()) + MARGIN, values.shape[1] - 1) if len(sounding) else 83
-    figure = Figure(figsize=(max(6.0, len(voice) / 8), 3.5), dpi=100)
+    figure = Figure(figsize=(min(max(6.0, len(voice) / 8), 24.0), 3.5), dpi=100)
     axes = figure.add_subplot()
     shown = (values[:, low : high + 1].T + 1) / 2  # (pitches, T) in [0, 1]
     extent = (0, len(voice), low - 0.5, high + 0.5)
