@@ -123,11 +123,32 @@ class AttentionLSTM(nn.Module):
         for index, pitches in enumerate(pitch_sets):
             matrix[index, pitches] = 1.0
         self.pitch_sets.copy_(matrix)
+        self.__dict__["_sets_cache"] = None
+
+    def _sets(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """The pitch sets as numbers, and each token's size. In eval mode they are kept
+        (converting 5,876 x 128 bytes at every generated step doubled its cost) until the
+        weights are loaded again or the mode changes."""
+        cached = self.__dict__.get("_sets_cache")
+        if cached is not None and cached[0].dtype == dtype and not self.training:
+            return cached
+        sizes = self.pitch_sets.sum(1).clamp(max=MAX_CHORD_SIZE).long()
+        result = (self.pitch_sets.to(dtype), sizes)
+        self.__dict__["_sets_cache"] = None if self.training else result
+        return result
+
+    def train(self, mode: bool = True) -> AttentionLSTM:
+        self.__dict__["_sets_cache"] = None
+        return super().train(mode)
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        self.__dict__["_sets_cache"] = None
+        super()._load_from_state_dict(*args, **kwargs)
 
     def _pitch_embedding(self, ids: torch.Tensor) -> torch.Tensor:
         embedded = self.pitch_embedding(ids)  # (B, T, E)
         if self.config.compose_pitches:
-            members = self.pitch_sets[ids].to(embedded.dtype)  # (B, T, P)
+            members = self._sets(embedded.dtype)[0][ids]  # (B, T, P)
             embedded = embedded + self.member_embedding(members)
         return embedded
 
@@ -135,13 +156,12 @@ class AttentionLSTM(nn.Module):
         """Next-pitch logits from the context and the current pitch ids (B, T)."""
         if self.config.compose_pitches:
             logits = self.pitch_bias  # (Vp,): how common each token is; the rest from its pitches
-            sets = self.pitch_sets.to(context.dtype)  # (Vp, P)
+            sets, sizes = self._sets(context.dtype)  # (Vp, P), (Vp,)
             sounding = F.pad(sets[current], (CARRY_REACH, CARRY_REACH))  # (B, T, P+2R)
             windows = sounding.unfold(-1, 2 * CARRY_REACH + 1, 1)  # (B, T, P, 2R+1)
             kernel = self.carry_head(context).flip(-1)  # (B, T, 2R+1), by interval to the next
             carried = (windows * kernel[..., None, :]).sum(-1)  # (B, T, P)
             members = (self.member_head(context) + carried) @ sets.T  # (B, T, Vp)
-            sizes = self.pitch_sets.sum(1).clamp(max=MAX_CHORD_SIZE).long()  # (Vp,)
             logits = logits + members + self.size_head(context)[..., sizes]
             ids = torch.arange(logits.shape[-1], device=logits.device)
             same = (ids == current[..., None]).to(logits.dtype)  # (B, T, Vp): the current token
