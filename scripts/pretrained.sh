@@ -75,7 +75,7 @@ build() {
             --epochs 3 ;;
     bach-musegan)  # four voices at once
         prepare bach-pianoroll --corpus bach --representation pianoroll
-        train bach-musegan bach-pianoroll --model musegan --epochs 20 ;;
+        train bach-musegan bach-pianoroll --model musegan --epochs 100 ;;
     *)
         echo "pretrained: unknown model $1 (bach-chord, bach-attention, essen-melody, bach-musegan)" >&2
         exit 2 ;;
