@@ -15,6 +15,7 @@ SHIPPED = {
     "bach-chord": ("chord-lstm", "chord"),
     "bach-attention": ("attention-lstm", "pitch-duration"),
     "essen-melody": ("attention-lstm", "pitch-duration"),
+    "bach-musegan": ("musegan", "pianoroll"),
 }
 
 
@@ -43,9 +44,19 @@ def test_generate_with_a_shipped_model(name, tmp_path, capsys):
     assert len(notes.pitches) >= 10 and len(set(notes.pitches.tolist())) >= 3
 
 
+def test_musegan_model_writes_four_voices(tmp_path, capsys):
+    song = tmp_path / "chorale.mid"
+    assert main(["generate", "--model", "bach-musegan", "-o", str(song), "--bars", "4"]) == 0
+    assert "nearest training phrase" in capsys.readouterr().out
+    score = read_midi(song)
+    assert len(score.tracks) == 4 and all(len(track.pitches) >= 4 for track in score.tracks)
+
+
 def test_model_flag_errors_in_one_sentence(tmp_path, capsys):
     assert main(["generate", "--model", "nope", "-o", str(tmp_path / "a.mid")]) == 2
-    assert "no built-in model 'nope' (known: bach-attention, bach-chord" in capsys.readouterr().err
+    assert "no built-in model 'nope' (known: bach-attention, bach-chord, bach-musegan" in (
+        capsys.readouterr().err
+    )
     assert main(["generate", str(tmp_path), "--model", "bach-chord", "-o", "b.mid"]) == 2
     assert main(["generate", "-o", str(tmp_path / "c.mid")]) == 2
     assert "give a run folder or --model NAME" in capsys.readouterr().err
