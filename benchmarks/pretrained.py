@@ -32,6 +32,17 @@ from cadenza.training.bundle import load_bundle
 
 bundle = load_bundle(sys.argv[1])
 pairs = bundle.config["model"]["name"] == "attention-lstm"
+if bundle.config["model"]["name"] == "musegan":  # one 2-bar phrase, noise to values
+    from cadenza.generation.phrases import generate_values, piece_noise
+    times = []
+    for seed in range(6):
+        started = time.perf_counter()
+        with torch.inference_mode():
+            noise = piece_noise(bundle.model.config, 1, torch.Generator().manual_seed(seed))
+            generate_values(bundle.model, noise)
+        times.append(time.perf_counter() - started)
+    print(json.dumps({"seconds": statistics.median(times[1:]), "what": "one phrase"}))
+    sys.exit()
 times = []
 for seed in range(6):
     generator = torch.Generator().manual_seed(seed)
@@ -76,13 +87,17 @@ def describe(folder: Path) -> dict:
     corpus = json.loads((REPO / config["corpus"]["path"] / "manifest.json").read_text())
     rows = (REPO / "build/pretrained/runs" / folder.name / "metrics.csv").read_text()
     rows = [line.split(",") for line in rows.splitlines()[1:]]
-    best = min(rows, key=lambda row: float(row[2] or "inf"))
+    gan = config["model"]["name"] == "musegan"
+    best = None if gan else min(rows, key=lambda row: float(row[2] or "inf"))
     per_step = 2 if config["model"]["name"] == "attention-lstm" else 1
+    if config["model"]["name"] == "musegan":
+        corpus["tokens"], per_step = corpus["phrase_count"], 0  # phrases, not tokens
+    unit = {0: "phrases", 1: "tokens", 2: "events"}[per_step]
     return {
         "name": folder.name,
         "model": f"{config['model']['name']} ({config['model']['preset']})",
         "corpus": f"{Path(config['corpus']['path']).name}: {corpus['piece_count']:,} pieces, "
-        f"{corpus['tokens'] // per_step:,} {'events' if per_step == 2 else 'tokens'}",
+        f"{corpus['tokens'] // max(per_step, 1):,} {unit}",
         "training": config["training"],
         "results": config["results"],
         "best": best,
@@ -98,12 +113,18 @@ def main() -> None:
     rows, notes = [], []
     for model in found:
         training, results, measured = model["training"], model["results"], model["measured"]
+        loss = "none: a GAN (the last generator; see the musegan section)"
+        if model["best"] is not None:
+            loss = (
+                f"{results['best_val_loss']:.3f} (epoch {int(model['best'][0]) + 1}; training "
+                f"{float(model['best'][1]):.3f})"
+            )
+        window = "" if model["best"] is None else f"window {training['window']}, "
         rows.append(
             f"| {model['name']} | {model['model']} | {model['corpus']} | "
-            f"window {training['window']}, batch {training['batch_size']}, "
+            f"{window}batch {training['batch_size']}, "
             f"{results['epochs']} epochs, {results['seconds_this_attempt'] / 60:.1f} min | "
-            f"{results['best_val_loss']:.3f} (epoch {int(model['best'][0]) + 1}; training "
-            f"{float(model['best'][1]):.3f}) | {model['megabytes']:.1f} MB | "
+            f"{loss} | {model['megabytes']:.1f} MB | "
             f"{measured['what']} in {measured['seconds']:.3f} s |"
         )
         if "carried" in measured:
