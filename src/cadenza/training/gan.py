@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -32,6 +31,8 @@ from cadenza.models.musegan import MuseGANConfig, MuseGANCritic, MuseGANGenerato
 from cadenza.representations.pianoroll import PITCHES
 from cadenza.training.train import (
     TrainConfig,
+    _attempt_logger,
+    _fit,
     _is_helper_process,
     _resolve_config,
     _start_run_folder,
@@ -163,7 +164,6 @@ def train_gan(
 ) -> dict:
     """Train (or resume) a MuseGAN run; return the summary written into the bundle's config."""
     from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger
 
     from cadenza.training.gan_export import export_gan
 
@@ -195,24 +195,12 @@ def train_gan(
     checkpoints = ModelCheckpoint(
         dirpath=run / "checkpoints", filename="last", save_top_k=1, enable_version_counter=False
     )
-    attempt = len(list((run / "logs").glob("attempt-*"))) if (run / "logs").exists() else 0
-    logger = CSVLogger(run, "logs", f"attempt-{attempt}")
     # Lightning clips gradients only under automatic optimization; WGAN-GP needs none.
-    trainer = _trainer(replace(config, gradient_clip=0), [checkpoints], logger)
+    trainer = _trainer(replace(config, gradient_clip=0), [checkpoints], _attempt_logger(run))
     if not resume and not _is_helper_process():
         _start_run_folder(run, corpus, config)
     started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", ".*does not have many workers.*")
-        warnings.filterwarnings("ignore", ".*Checkpoint directory.*exists and is not empty.*")
-        warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
-        last = run / "checkpoints" / "last.ckpt" if resume else None
-        try:
-            trainer.fit(task, train_dataloaders=loader, ckpt_path=last, weights_only=True)
-        except SystemExit:  # how Lightning ends after it has caught Ctrl-C
-            raise CadenzaError(
-                f"training was interrupted; continue it with --resume -o {run}"
-            ) from None
+    _fit(trainer, task, run, resume, train_dataloaders=loader)
     summary = {
         "epochs": trainer.current_epoch,
         "generator_steps": task.critic_updates // task.settings.critic_steps,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import asdict
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from cadenza.atomic import atomic_path
 from cadenza.corpus.phrase_store import PhraseCorpus
 from cadenza.representations.pianoroll import PITCHES, REST
 from cadenza.training.bundle import library_versions, save_bundle
+from cadenza.training.report import merge_metrics
 
 COLUMNS = ("epoch", "critic_loss", "generator_loss", "gradient_penalty", "wasserstein_distance")
 
@@ -47,33 +47,11 @@ def export_gan(run: Path, corpus: PhraseCorpus, config, model_config: dict, task
             "first_bar": [bar for _, bar in sources],
         },
     }
-    rows = merge_gan_metrics(run / "logs", run / "metrics.csv")
+    rows = merge_metrics(run / "logs", run / "metrics.csv", COLUMNS)
     if rows:
         summary["last_epoch"] = {k: v for k, v in rows[-1].items() if k != "epoch"}
     save_bundle(run, weights, bundle_config, corpus.vocabulary, torch.from_numpy(phrases))
     plot_gan_losses(rows, run / "loss.png")
-
-
-def merge_gan_metrics(logs: Path, target: Path) -> list[dict]:
-    """One row per epoch from every attempt's metrics.csv (a resumed epoch replaces the old)."""
-    by_epoch: dict[int, dict] = {}
-    for attempt in sorted(logs.glob("attempt-*"), key=lambda p: int(p.name.split("-")[1])):
-        path = attempt / "metrics.csv"
-        if not path.is_file():
-            continue
-        with path.open(newline="") as handle:
-            for row in csv.DictReader(handle):
-                if not row.get("epoch"):
-                    continue
-                entry = {"epoch": int(row["epoch"])}
-                entry |= {k: float(row[k]) for k in COLUMNS[1:] if row.get(k)}
-                by_epoch[entry["epoch"]] = entry
-    rows = [by_epoch[epoch] for epoch in sorted(by_epoch)]
-    with atomic_path(target) as temporary, temporary.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return rows
 
 
 def plot_gan_losses(rows: list[dict], target: Path) -> None:

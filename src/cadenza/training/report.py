@@ -10,8 +10,9 @@ from cadenza.atomic import atomic_path
 COLUMNS = ("epoch", "train_loss", "val_loss")
 
 
-def merge_metrics(logs: Path, target: Path) -> list[dict]:
-    """One row per epoch from every attempt's metrics.csv (a resumed epoch replaces the old)."""
+def merge_metrics(logs: Path, target: Path, columns: tuple[str, ...] = COLUMNS) -> list[dict]:
+    """One row per epoch from every attempt's metrics.csv (a resumed epoch replaces the old),
+    keeping `columns` (the first is the epoch)."""
     by_epoch: dict[int, dict] = {}
     for attempt in sorted(logs.glob("attempt-*"), key=lambda p: int(p.name.split("-")[1])):
         path = attempt / "metrics.csv"
@@ -22,12 +23,12 @@ def merge_metrics(logs: Path, target: Path) -> list[dict]:
                 if not row.get("epoch"):
                     continue
                 entry = by_epoch.setdefault(int(row["epoch"]), {"epoch": int(row["epoch"])})
-                for column in COLUMNS[1:]:
+                for column in columns[1:]:
                     if row.get(column):
                         entry[column] = float(row[column])
     rows = [by_epoch[epoch] for epoch in sorted(by_epoch)]
     with atomic_path(target) as temporary, temporary.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
     return rows

@@ -166,7 +166,6 @@ def train(
 ) -> dict:
     """Train (or resume) a run; return the summary written into the bundle's config."""
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger
 
     from cadenza.corpus.phrase_store import is_phrase_corpus
 
@@ -195,23 +194,11 @@ def train(
         save_last=True, save_top_k=1, enable_version_counter=False,
     )  # fmt: skip
     stopper = EarlyStopping(monitor="val_loss", mode="min", patience=config.patience)
-    attempt = len(list((run / "logs").glob("attempt-*"))) if (run / "logs").exists() else 0
-    trainer = _trainer(config, [checkpoints, stopper], CSVLogger(run, "logs", f"attempt-{attempt}"))
+    trainer = _trainer(config, [checkpoints, stopper], _attempt_logger(run))
     if not resume and not _is_helper_process():
         _start_run_folder(run, corpus, config)
     started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", ".*does not have many workers.*")
-        warnings.filterwarnings("ignore", ".*on_epoch=True.*sync_dist.*")
-        warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
-        warnings.filterwarnings("ignore", ".*Checkpoint directory.*exists and is not empty.*")
-        last = run / "checkpoints" / "last.ckpt" if resume else None
-        try:
-            trainer.fit(task, datamodule=data, ckpt_path=last, weights_only=True)
-        except SystemExit:  # how Lightning ends after it has caught Ctrl-C
-            raise CadenzaError(
-                f"training was interrupted; continue it with --resume -o {run}"
-            ) from None
+    _fit(trainer, task, run, resume, datamodule=data)
     if not trainer.is_global_zero:
         return {}
     summary = {
@@ -221,6 +208,30 @@ def train(
     }
     _export(run, corpus, config, model_config, task, data, summary)
     return summary
+
+
+def _attempt_logger(run: Path):
+    """A CSV logger writing into logs/attempt-N, N counting the attempts (resumes) so far."""
+    from lightning.pytorch.loggers import CSVLogger
+
+    attempt = len(list((run / "logs").glob("attempt-*"))) if (run / "logs").exists() else 0
+    return CSVLogger(run, "logs", f"attempt-{attempt}")
+
+
+def _fit(trainer: L.Trainer, task: L.LightningModule, run: Path, resume: bool, **data) -> None:
+    """Fit, from the run's last checkpoint when resuming; Ctrl-C says how to resume."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        warnings.filterwarnings("ignore", ".*on_epoch=True.*sync_dist.*")
+        warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
+        warnings.filterwarnings("ignore", ".*Checkpoint directory.*exists and is not empty.*")
+        last = run / "checkpoints" / "last.ckpt" if resume else None
+        try:
+            trainer.fit(task, ckpt_path=last, weights_only=True, **data)
+        except SystemExit:  # how Lightning ends after it has caught Ctrl-C
+            raise CadenzaError(
+                f"training was interrupted; continue it with --resume -o {run}"
+            ) from None
 
 
 def _trainer(config: TrainConfig, callbacks: list, logger) -> L.Trainer:
