@@ -19,7 +19,7 @@ and the event at the length limit must be one; a rest is never a tonic.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,11 +28,10 @@ import torch
 from cadenza.errors import CadenzaError
 from cadenza.music.scales import MAJOR_TRIAD, MINOR_TRIAD, SCALES, scale_pitch_classes
 from cadenza.music.score import KeySignature
-from cadenza.representations.chord import token_pitches
-from cadenza.representations.frames import START as FRAME_START
-from cadenza.representations.frames import frame_pitches
-from cadenza.representations.pitch_duration import END, event_pitches
+from cadenza.representations.base import Representation
 from cadenza.representations.pitch_names import PITCH_CLASS_NAMES, pitch_name
+
+END = "END"
 
 
 def parse_pitch(text: str) -> int:
@@ -131,26 +130,22 @@ class TokenMasks:
     sounds: torch.Tensor  # (V,) bool: the token sounds at least one pitch
 
 
-def _frame_pitches(token: str) -> list[int]:
-    return [] if token == FRAME_START else frame_pitches(token)
+def _pitches_of(representation: Representation | str):
+    """The representation's `token_pitches` (a name is looked up in the registry)."""
+    if isinstance(representation, str):
+        from cadenza.representations import REPRESENTATIONS, get_representation
 
-
-PITCHES_OF: dict[str, Callable[[str], list[int]]] = {
-    "chord": token_pitches,
-    "pitch-duration": event_pitches,  # for its pitch tokens
-    "frames": _frame_pitches,
-}
-
-
-def _pitches_of(representation: str) -> Callable[[str], list[int]]:
-    if representation not in PITCHES_OF:
-        raise CadenzaError(f"constraints do not know the {representation!r} representation")
-    return PITCHES_OF[representation]
+        if representation in REPRESENTATIONS:
+            representation = get_representation(representation)
+    if not hasattr(representation, "token_pitches"):
+        name = getattr(representation, "name", representation)
+        raise CadenzaError(f"constraints do not know the {name!r} representation")
+    return representation.token_pitches
 
 
 @lru_cache(maxsize=16)
 def token_masks(
-    constraints: Constraints, representation: str, tokens: tuple[str, ...]
+    constraints: Constraints, representation: Representation | str, tokens: tuple[str, ...]
 ) -> TokenMasks:
     """The masks for a vocabulary (the pitch tokens of a pitch-duration one)."""
     pitches_of, scale = _pitches_of(representation), constraints.scale_classes()
@@ -164,7 +159,7 @@ def token_masks(
         in_scale.append(scale is None or classes <= scale)
         in_range.append(all(low <= pitch <= high for pitch in pitches))
         tonic.append(bool(pitches) and constraints.tonic in classes and classes <= tonic_classes)
-    end = tokens.index(END) if END in tokens else None
+    end = tokens.index(END) if END in tokens else None  # the one token name all share
     in_scale, in_range, tonic, sounds = (
         torch.tensor(mask, dtype=torch.bool) for mask in (in_scale, in_range, tonic, sounds)
     )
@@ -294,7 +289,7 @@ class Steering:
 
 def steering_for(
     constraints: Constraints | None,
-    representation: str,
+    representation: Representation,
     tokens: Sequence[str],
     length: int,
     history: Sequence[tuple[int, ...]] = (),

@@ -17,13 +17,7 @@ import torch
 from cadenza.generation.constraints import Constraints, steering_for
 from cadenza.generation.generate import without_onednn
 from cadenza.generation.sampling import SamplingConfig, sample_next
-from cadenza.representations.pitch_duration import (
-    END,
-    FRAME_DURATION,
-    START,
-    pair_lookup,
-    pair_vocabularies,
-)
+from cadenza.representations.pitch_duration import END, pair_lookup, pair_vocabularies
 from cadenza.training.bundle import Bundle
 
 
@@ -54,12 +48,13 @@ def generate_events(
     tokens = bundle.vocabulary.tokens
     pitches, durations = pair_vocabularies(tokens)
     lookup = pair_lookup(tokens)
+    representation = bundle.representation()
     if not primer:
-        primer = bundle.vocabulary.encode([START, FRAME_DURATION]).tolist()
+        primer = bundle.vocabulary.encode(representation.opening_tokens()).tolist()
     steps = torch.from_numpy(lookup[np.asarray(primer)].reshape(1, -1, 2))  # (1, P, 2)
     trace = EventTrace(pitches, primer_steps=steps.shape[1])
     steering = steering_for(
-        constraints, "pitch-duration", pitches, length,
+        constraints, representation, pitches, length,
         [tuple(step) for step in steps[0].tolist()], len(durations), stop_at_end,
     )  # fmt: skip
     produced: list[str] = []

@@ -12,14 +12,6 @@ import torch
 from cadenza.errors import CadenzaError
 from cadenza.generation.constraints import Constraints, steering_for
 from cadenza.generation.sampling import SamplingConfig, sample_next
-from cadenza.representations import get_representation
-from cadenza.representations.chord import nearest_chord_token
-from cadenza.representations.frames import nearest_frame_token
-from cadenza.representations.pitch_duration import (
-    END,
-    FRAME_DURATION,
-    nearest_pitch_duration_token,
-)
 from cadenza.training.bundle import Bundle
 
 
@@ -34,15 +26,17 @@ def generate_ids(
 ) -> list[int]:
     """`length` new token ids after `primer`; the primer is read once, then one step per token.
     `constraints` mask the logits at every step (generation/constraints.py)."""
-    steering = steering_for(
-        constraints,
-        bundle.config["representation"]["name"],
-        bundle.vocabulary.tokens,
-        length,
-        [(token,) for token in primer],
-    )
+    tokens = bundle.vocabulary.tokens
+    representation = bundle.representation()
+    if not primer and representation.opening_tokens():
+        primer = bundle.vocabulary.encode(representation.opening_tokens()).tolist()
+    history = [(token,) for token in primer]
+    steering = steering_for(constraints, representation, tokens, length, history)
+    grammar = representation.grammar(tokens)
+    for token in primer if grammar is not None else ():
+        grammar.push(token)
     with without_onednn():
-        return _sample_after(bundle, primer, length, sampling, generator, steering)
+        return _sample_after(bundle, primer, length, sampling, generator, steering, grammar)
 
 
 @contextmanager
@@ -57,7 +51,7 @@ def without_onednn() -> Iterator[None]:
         torch.backends.mkldnn.enabled = enabled
 
 
-def _sample_after(bundle, primer, length, sampling, generator, steering) -> list[int]:
+def _sample_after(bundle, primer, length, sampling, generator, steering, grammar) -> list[int]:
     model = bundle.model
     if primer:
         logits, _, state = model(torch.tensor([primer]))  # (1, P, V)
@@ -65,16 +59,34 @@ def _sample_after(bundle, primer, length, sampling, generator, steering) -> list
     else:  # no primer: the first token follows the training data's token frequencies
         counts = torch.tensor(bundle.config["train_token_counts"], dtype=torch.float)
         last, state = torch.log(counts.clamp(min=1e-9)), None
+    representation = bundle.representation()
+    end = bundle.vocabulary.index.get(representation.end_token or "", -1)
     produced = []
     for step in range(length):
-        allowed = steering.first_allowed(step) if steering else None
+        allowed = _allowed(steering, grammar, step)
         token = sample_next(last, sampling, generator, allowed)
         produced.append(token)
         if steering:
             steering.push((token,))
+        if grammar is not None:
+            grammar.push(token)
+        if token == end:  # the piece is over
+            break
         logits, _, state = model(torch.tensor([[token]]), state=state)  # (1, 1, V)
         last = logits[0, -1]
     return produced
+
+
+def _allowed(steering, grammar, step: int) -> torch.Tensor | None:
+    """The tokens step `step` may take: the constraints' and the grammar's masks together."""
+    allowed = steering.first_allowed(step) if steering else None
+    if grammar is None:
+        return allowed
+    syntax = torch.as_tensor(grammar.allowed(), dtype=torch.bool)
+    if allowed is None:
+        return syntax
+    together = allowed & syntax
+    return together if bool(together.any()) else syntax  # the syntax always wins
 
 
 def primer_ids(bundle: Bundle, primer: str, generator: torch.Generator) -> list[int]:
@@ -92,25 +104,18 @@ def file_primer_ids(bundle: Bundle, path: Path) -> list[int]:
     from cadenza.music.io import read_score
     from cadenza.music.tracks import TrackPolicy, TrackPolicyError, apply_track_policy
 
-    representation = bundle.config["representation"]
-    encoder = get_representation(representation["name"], **representation["settings"])
+    encoder = bundle.representation()
     try:
         score, _ = apply_track_policy(read_score(path), TrackPolicy())
     except TrackPolicyError as error:
         raise CadenzaError(f"{path}: cannot be a primer: {error.reason}") from None
-    tokens = encoder.encode(score)
-    if tokens[-2:] == [END, FRAME_DURATION]:
-        tokens = tokens[:-2]  # a primer goes on: it does not end
+    tokens = encoder.primer_tokens(encoder.encode(score))  # a primer goes on: it does not end
     if not tokens:
         raise CadenzaError(f"{path}: the primer has no notes")
     vocabulary = bundle.vocabulary
-    nearest = {
-        "pitch-duration": nearest_pitch_duration_token,
-        "frames": nearest_frame_token,
-    }.get(encoder.name, nearest_chord_token)
     unknown = sorted({t for t in tokens if t not in vocabulary})
     if unknown:
-        mapping = {t: nearest(t, vocabulary.tokens) for t in unknown}
+        mapping = {t: encoder.nearest_token(t, vocabulary.tokens) for t in unknown}
         shown = ", ".join(f"{t} -> {mapping[t]}" for t in unknown[:8])
         more = f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
         warnings.warn(

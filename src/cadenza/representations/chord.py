@@ -16,6 +16,7 @@ import numpy as np
 
 from cadenza.errors import CadenzaError
 from cadenza.music.score import DEFAULT_TEMPO_BPM, DEFAULT_VELOCITY, Score, TempoChange, Track
+from cadenza.representations.base import TokenRepresentationDefaults
 from cadenza.representations.pitch_names import PITCH_NAMES, parse_pitch_name
 
 CHORD_OCTAVE_BASE = 60  # chords are voiced from middle C (octave 4) upwards, as the tutorial does
@@ -94,7 +95,7 @@ def chord_codes(score: Score, scope: str = "piece") -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class ChordRepresentation:
+class ChordRepresentation(TokenRepresentationDefaults):
     """Encode a score as note/chord tokens and decode tokens back to a one-track score."""
 
     step: float = 0.5
@@ -133,6 +134,14 @@ class ChordRepresentation:
             velocities=np.full(len(pitches), self.velocity),
         )
         return Score(tracks=[track], tempos=[TempoChange(0.0, bpm)])
+
+    def token_pitches(self, token: str) -> list[int]:
+        """The MIDI pitches a token decodes to (a chord voiced from C4)."""
+        return token_pitches(token)
+
+    def nearest_token(self, token: str, known: Sequence[str]) -> str:
+        """The nearest known note or chord (see `nearest_chord_token`)."""
+        return nearest_chord_token(token, list(known))
 
 
 def token_pitches(token: str) -> list[int]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from cadenza.errors import CadenzaError
 from cadenza.music.score import DEFAULT_TEMPO_BPM, DEFAULT_VELOCITY, Score, TempoChange, Track
+from cadenza.representations.base import TokenRepresentationDefaults
 from cadenza.representations.chord import TWELFTHS_PER_QUARTER
 
 LOWEST_PITCH, KEYS = 21, 88  # A0 .. C8
@@ -94,7 +95,7 @@ def _twelfths(frame_length: float) -> int:
 
 
 @dataclass(frozen=True)
-class FrameRepresentation:
+class FrameRepresentation(TokenRepresentationDefaults):
     """Encode a score as START plus one token per frame; decode tokens to a one-track score."""
 
     frame_length: float = 1.0  # quarters per frame when sampling a score (JSB: a quarter)
@@ -153,6 +154,14 @@ class FrameRepresentation:
             velocities=np.full(len(pitches), self.velocity),
         )
         return Score(tracks=[track], tempos=[TempoChange(0.0, bpm)])
+
+    def token_pitches(self, token: str) -> list[int]:
+        """The keys a frame sounds; [] for START."""
+        return [] if token == START else frame_pitches(token)
+
+    def nearest_token(self, token: str, known: Sequence[str]) -> str:
+        """The known frame with the fewest keys different."""
+        return nearest_frame_token(token, known)
 
 
 def nearest_frame_token(token: str, known: Sequence[str]) -> str:

@@ -21,6 +21,7 @@ import numpy as np
 
 from cadenza.errors import CadenzaError
 from cadenza.music.score import DEFAULT_TEMPO_BPM, DEFAULT_VELOCITY, Score, TempoChange, Track
+from cadenza.representations.base import TokenRepresentationDefaults
 from cadenza.representations.chord import TWELFTHS_PER_QUARTER
 from cadenza.representations.pitch_names import PITCH_NAMES, parse_pitch_name
 
@@ -71,12 +72,14 @@ def chordify(score: Score) -> list[tuple[tuple[int, ...], int]]:
 
 
 @dataclass(frozen=True)
-class PitchDurationRepresentation:
+class PitchDurationRepresentation(TokenRepresentationDefaults):
     """Encode a score as (pitch, duration) token pairs framed by START and END."""
 
     program: int = 0
     velocity: int = DEFAULT_VELOCITY
     name: str = "pitch-duration"
+    streams = 2  # a step is a (pitch, duration) pair
+    end_token = END
 
     def settings(self) -> dict:
         """The encoding settings, stored with the vocabulary."""
@@ -117,6 +120,22 @@ class PitchDurationRepresentation:
             velocities=np.full(len(pitches), self.velocity),
         )
         return Score(tracks=[track], tempos=[TempoChange(0.0, bpm)])
+
+    def token_pitches(self, token: str) -> list[int]:
+        """The pitches of a pitch token; [] for durations, rest, START and END."""
+        return [] if is_duration_token(token) else event_pitches(token)
+
+    def nearest_token(self, token: str, known: Sequence[str]) -> str:
+        """The nearest known token of the same kind (see `nearest_pitch_duration_token`)."""
+        return nearest_pitch_duration_token(token, known)
+
+    def opening_tokens(self) -> list[str]:
+        """The START pair."""
+        return [START, FRAME_DURATION]
+
+    def primer_tokens(self, tokens: list[str]) -> list[str]:
+        """The events without the closing END pair: a primer goes on."""
+        return tokens[:-2] if tokens[-2:] == [END, FRAME_DURATION] else list(tokens)
 
 
 def event_pitches(token: str) -> list[int]:

@@ -39,6 +39,14 @@ class Bundle:
     config: dict
     primers: torch.Tensor  # (N, T) token ids: windows of the training data (musegan: phrases)
 
+    def representation(self, **options: object):
+        """The representation the run was trained on, with its stored settings (decoding
+        options such as `step` or `program` may be added)."""
+        from cadenza.representations import get_representation
+
+        stored = self.config["representation"]
+        return get_representation(stored["name"], **{**options, **stored["settings"]})
+
 
 def library_versions() -> dict:
     """Versions of what produced a run."""
