@@ -4,6 +4,12 @@ The pieces of one split are seen as one stream (the tutorial also trains across 
 boundaries); a window is read from the memory map where it falls, with no copy of the
 corpus. Which windows an epoch uses depends only on (seed, epoch), so a resumed run sees
 exactly the windows an uninterrupted run would.
+
+Transposition augmentation: with `shifts` given (e.g. -5..+6 semitones) each training window
+is transposed by a shift drawn, like the window order, from (seed, epoch), through a table
+that maps every token id to its transposed id (`transposition_table` of the representation).
+A window that a shift would push out of the representation's pitch range is used as it is
+(shift 0), so no note is ever dropped or folded; validation windows are never transposed.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ class SplitStream(Dataset):
         self.window = window
         self.tokens_per_step = tokens_per_step
         self.lookup = lookup
+        self.transpositions: np.ndarray | None = None  # (shifts, V): id -> id, -1 out of range
 
     @property
     def length(self) -> int:
@@ -61,8 +68,16 @@ class SplitStream(Dataset):
             piece += 1
         return np.concatenate(parts).astype(np.int64)
 
-    def __getitem__(self, start: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def transpose_with(self, tables: np.ndarray) -> None:
+        """Transpose windows asked for as (start, shift index) with these (S, V) tables."""
+        self.transpositions = np.asarray(tables, dtype=np.int64)
+
+    def __getitem__(self, item: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        start, shift = item if isinstance(item, tuple) else (item, None)
         ids = self.steps(int(start), self.window + 1)
+        if shift is not None and self.transpositions is not None:
+            moved = self.transpositions[int(shift)][ids]
+            ids = ids if (moved < 0).any() else moved  # out of range: left as it is
         if self.tokens_per_step > 1:
             ids = self.lookup[ids].reshape(self.window + 1, self.tokens_per_step)
         tokens = torch.from_numpy(ids)
@@ -96,7 +111,15 @@ class WindowSampler(Sampler[int]):
         return starts[self.rank * per_rank : (self.rank + 1) * per_rank]
 
     def __iter__(self):
-        return iter(self._starts().tolist())
+        starts = self._starts()
+        tables = self.stream.transpositions
+        if not self.shuffle or tables is None:
+            return iter(starts.tolist())
+        # Shifts from their own (seed, epoch) stream, so the window order is the same with
+        # and without transposition; each rank draws for its own share of the windows.
+        rng = np.random.default_rng([self.seed, self.epoch, 1, self.rank])
+        shifts = rng.integers(len(tables), size=len(starts))
+        return iter(zip(starts.tolist(), shifts.tolist(), strict=True))
 
     def __len__(self) -> int:
         return len(self._starts())
