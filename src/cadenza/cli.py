@@ -190,6 +190,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--accelerator", default="auto", help="auto (a GPU if present), cpu, gpu")
     train.add_argument("--devices", default="1", help="devices per node, or auto")
     train.add_argument("--num-nodes", type=int, default=1, help="nodes for DDP")
+    train.add_argument(
+        "--precision", default="32-true", help="Lightning's: 32-true, bf16-mixed, 16-mixed..."
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -305,6 +308,7 @@ def run_train(args: argparse.Namespace) -> int:
         accelerator=args.accelerator,
         devices=args.devices,
         num_nodes=args.num_nodes,
+        precision=args.precision,
         progress=not args.quiet,
     )
     summary = train(args.corpus, args.output, config, resume=args.resume)

@@ -14,6 +14,8 @@ from cadenza.models.chord_lstm import PRESETS as CHORD_LSTM_PRESETS
 from cadenza.models.chord_lstm import ChordLSTM, ChordLSTMConfig
 from cadenza.models.musegan import PRESETS as MUSEGAN_PRESETS
 from cadenza.models.musegan import MuseGANConfig, MuseGANGenerator
+from cadenza.models.transformer import PRESETS as TRANSFORMER_PRESETS
+from cadenza.models.transformer import Transformer, TransformerConfig
 from cadenza.representations.pitch_duration import event_pitches, pair_vocabularies
 from cadenza.representations.vocab import Vocabulary
 
@@ -72,6 +74,9 @@ MODELS = {
         2,
         _pair_sizes,
         _attach_pitch_sets,
+    ),
+    "transformer": ModelKind(
+        Transformer, TransformerConfig, TRANSFORMER_PRESETS, 1, _one_stream_sizes
     ),
     # A GAN, not a token model (0 tokens per step): training/gan.py trains it; the bundle
     # holds its generator.

@@ -32,16 +32,19 @@ from cadenza.training.module import TokenModelTask
 from cadenza.training.report import merge_metrics, plot_losses
 
 PRIMER_WINDOWS = 32  # training windows kept in the bundle as primers for generation
+PRECISIONS = ("32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true",
+              "32", "bf16", "16", "64")  # fmt: skip
 
 
 # Adam's step size when --learning-rate is not given; 2e-3 for the models not named here.
-DEFAULT_LEARNING_RATES = {"musegan": 1e-3}  # Generative Deep Learning's MuseGAN
+DEFAULT_LEARNING_RATES = {"musegan": 1e-3, "transformer": 1e-3}  # musegan: the book's
 # Windows and batches when --window / --batch-size are not given (100 and 64 otherwise):
 # attention-lstm takes the book's 32-event windows, and small batches give it the many
 # optimizer steps it needs on a corpus of ~30,000 events (measured in benchmarks/RESULTS.md).
 # musegan: batches of 32 phrases (no windows) give it twice the generator steps of 64 in a
 # CPU budget, and reach the data's note lengths sooner (benchmarks/RESULTS.md).
-DEFAULT_WINDOWS = {"attention-lstm": (32, 16), "musegan": (100, 32)}
+# transformer: windows of its context (256 tokens in the tiny and default presets).
+DEFAULT_WINDOWS = {"attention-lstm": (32, 16), "musegan": (100, 32), "transformer": (256, 32)}
 
 
 @dataclass
@@ -64,6 +67,7 @@ class TrainConfig:
     devices: str = "1"
     num_nodes: int = 1
     progress: bool = True
+    precision: str = "32-true"  # Lightning's: 32-true, bf16-mixed, 16-mixed, ...
 
     def __post_init__(self) -> None:
         if self.learning_rate is None:
@@ -85,6 +89,10 @@ class TrainConfig:
             if not ok:
                 flag = name.replace("_", "-")
                 raise CadenzaError(f"--{flag} {getattr(self, name)} is out of range")
+        if self.precision not in PRECISIONS:
+            raise CadenzaError(
+                f"--precision {self.precision} is not one of {', '.join(PRECISIONS)}"
+            )
 
 
 class SplitData(L.LightningDataModule):
@@ -189,6 +197,12 @@ def train(
     task = TokenModelTask(
         config.model, model_config, config.learning_rate, config.weight_decay, corpus.vocabulary
     )
+    longest = getattr(task.model, "max_window", config.window)  # a transformer's context
+    if config.window > longest:
+        raise CadenzaError(
+            f"--window {config.window} is longer than the {config.model}'s context of {longest} "
+            f"tokens (give --window {longest} or less, or --set context={config.window})"
+        )
     checkpoints = ModelCheckpoint(
         dirpath=run / "checkpoints", filename="best", monitor="val_loss", mode="min",
         save_last=True, save_top_k=1, enable_version_counter=False,
@@ -241,6 +255,7 @@ def _trainer(config: TrainConfig, callbacks: list, logger) -> L.Trainer:
             accelerator=config.accelerator,
             devices=int(config.devices) if config.devices.isdigit() else config.devices,
             num_nodes=config.num_nodes,
+            precision=config.precision,
             max_epochs=config.max_epochs,
             max_time={"minutes": config.max_minutes} if config.max_minutes else None,
             gradient_clip_val=config.gradient_clip or None,
@@ -257,7 +272,7 @@ def _trainer(config: TrainConfig, callbacks: list, logger) -> L.Trainer:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CadenzaError(
             f"cannot train with --accelerator {config.accelerator} --devices {config.devices} "
-            f"--num-nodes {config.num_nodes}: {message}"
+            f"--num-nodes {config.num_nodes} --precision {config.precision}: {message}"
         ) from None
 
 

@@ -1,0 +1,214 @@
+"""`transformer`: a decoder-only transformer shaped like GPT-2, with a key/value cache.
+
+Token and learned position embeddings, then pre-norm blocks (LayerNorm -> causal
+self-attention -> residual; LayerNorm -> MLP of 4x the width with tanh-GELU -> residual), a
+final LayerNorm and an output head tied to the token embedding. The weights map one to one
+onto Hugging Face's GPT2LMHeadModel (benchmarks/transformer_speed.py copies them over).
+
+Generation feeds one token at a time with the state: a `KVCache` of every layer's keys and
+values and the ids of the tokens they belong to, so each token costs one step. Positions
+never pass `context`: when a new token finds the cache full, the model keeps the latest
+`3/4 context - 1` tokens it has seen, adds the new one and recomputes the cache over those
+`3/4 context` tokens (positions from 0) in one batched pass; the next `context / 4` tokens
+are single steps again. A piece of any length can thus be generated with one batched pass
+every `context / 4 + 1` tokens, and every logit is exactly what a fresh pass over the tokens
+in the cache (`state.tokens`) would give. Inputs longer than the context, or chunks fed with a
+state, follow the same rule, as if fed one token at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """Architecture of a decoder-only transformer; `vocab_size` comes from the corpus."""
+
+    vocab_size: int
+    context: int = 256  # most positions; the longest training window
+    layers: int = 4
+    heads: int = 4
+    width: int = 128
+    dropout: float = 0.1  # on the embeddings, the attention weights and each residual branch
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "layers", "heads", "width"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.context < 4:
+            raise ValueError(f"context must be at least 4, got {self.context}")
+        if self.width % self.heads:
+            raise ValueError(f"width {self.width} must be a multiple of heads {self.heads}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def kept_after_slide(self) -> int:
+        """Tokens in the cache right after it slides: 3/4 of the context."""
+        return self.context * 3 // 4
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS: dict[str, dict] = {
+    # Chosen by measurement on this project's 2-core CPU (benchmarks/RESULTS.md).
+    "default": dict(context=256, layers=4, heads=4, width=128, dropout=0.1),
+    # For tests and quick demonstrations; the same context, so the same default window.
+    "tiny": dict(context=256, layers=2, heads=2, width=32, dropout=0.0),
+    # GPT-2 small's shape, for a GPU (train with --window 1024).
+    "large": dict(context=1024, layers=12, heads=12, width=768, dropout=0.1),
+}
+
+
+@dataclass(frozen=True)
+class KVCache:
+    """What a transformer has read: per layer keys and values (B, heads, S, head width), and
+    the S token ids they belong to, oldest first, at positions 0 to S - 1."""
+
+    keys: tuple[torch.Tensor, ...]
+    values: tuple[torch.Tensor, ...]
+    tokens: torch.Tensor  # (B, S)
+
+    @property
+    def length(self) -> int:
+        return self.tokens.shape[1]
+
+
+class SelfAttention(nn.Module):
+    """Causal multi-head self-attention; new queries also see the cached keys."""
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.heads, self.dropout = config.heads, config.dropout
+        self.qkv = nn.Linear(config.width, 3 * config.width)
+        self.projection = nn.Linear(config.width, config.width)
+        self.residual_dropout = nn.Dropout(config.dropout)
+
+    def forward(
+        self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+        mask, causal = None, True  # (B, heads, T, C / heads) each
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+            causal = False
+            if T > 1:  # new query i sees every cached key and the new keys up to itself
+                S = k.shape[2] - T
+                mask = torch.ones(T, S + T, dtype=torch.bool, device=x.device).tril(S)
+        dropout = self.dropout if self.training else 0.0
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=causal
+        )  # (B, heads, T, C / heads)
+        y = self.residual_dropout(self.projection(y.transpose(1, 2).reshape(B, T, C)))
+        return y, k, v
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: x + attention(norm(x)), then x + mlp(norm(x))."""
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.attention_norm = nn.LayerNorm(config.width)
+        self.attention = SelfAttention(config)
+        self.mlp_norm = nn.LayerNorm(config.width)
+        self.expand = nn.Linear(config.width, 4 * config.width)
+        self.contract = nn.Linear(4 * config.width, config.width)
+        self.mlp_dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None):
+        attended, k, v = self.attention(self.attention_norm(x), past)
+        x = x + attended
+        hidden = F.gelu(self.expand(self.mlp_norm(x)), approximate="tanh")  # (B, T, 4C)
+        return x + self.mlp_dropout(self.contract(hidden)), k, v
+
+
+class Transformer(nn.Module):
+    """Token ids -> logits for the next token, GPT-2 style, with a key/value cache as state."""
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.token_embedding = nn.Embedding(config.vocab_size, config.width)
+        self.position_embedding = nn.Embedding(config.context, config.width)
+        self.embedding_dropout = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
+        self.final_norm = nn.LayerNorm(config.width)
+        self.apply(self._initialize)
+        for block in self.blocks:  # GPT-2: residual branches scaled down by depth
+            for layer in (block.attention.projection, block.contract):
+                nn.init.normal_(layer.weight, std=0.02 / math.sqrt(2 * config.layers))
+
+    @staticmethod
+    def _initialize(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=0.02)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, std=0.02)
+
+    @property
+    def max_window(self) -> int:
+        """The longest window a training step can take."""
+        return self.config.context
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        state: KVCache | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, KVCache]:
+        """Logits for the token after each position (B, T, V); loss when targets are given;
+        the cache after the last token (the module docstring says how it slides)."""
+        B, T = tokens.shape
+        if state is None and tokens.shape[1] <= self.config.context:
+            logits, state = self._extend(tokens, None)  # training takes this one pass
+        else:
+            logits, state = self._read_in_chunks(tokens, state)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.reshape(B * T, -1), targets.reshape(B * T))
+        return logits, loss, state
+
+    def _read_in_chunks(
+        self, tokens: torch.Tensor, state: KVCache | None
+    ) -> tuple[torch.Tensor, KVCache]:
+        """Read `tokens` after `state`, sliding the cache whenever it is full."""
+        pieces, done, T = [], 0, tokens.shape[1]
+        while done < T:
+            past, prefix = state, tokens[:, :0]
+            if state is not None and state.length == self.config.context:
+                past, prefix = (
+                    None,
+                    state.tokens[:, state.length - self.config.kept_after_slide + 1 :],
+                )
+            room = self.config.context - prefix.shape[1] - (past.length if past else 0)
+            count = min(room, T - done)
+            chunk = torch.cat([prefix, tokens[:, done : done + count]], dim=1)
+            logits, state = self._extend(chunk, past)
+            pieces.append(logits[:, prefix.shape[1] :])
+            done += count
+        return torch.cat(pieces, dim=1), state
+
+    def _extend(self, tokens: torch.Tensor, past: KVCache | None) -> tuple[torch.Tensor, KVCache]:
+        """One pass over `tokens` after the cached ones; the cache must have room for them."""
+        start = past.length if past is not None else 0
+        positions = torch.arange(start, start + tokens.shape[1], device=tokens.device)
+        x = self.token_embedding(tokens) + self.position_embedding(positions)  # (B, T, C)
+        x = self.embedding_dropout(x)
+        keys, values = [], []
+        for index, block in enumerate(self.blocks):
+            layer_past = (past.keys[index], past.values[index]) if past is not None else None
+            x, k, v = block(x, layer_past)
+            keys.append(k)
+            values.append(v)
+        logits = F.linear(self.final_norm(x), self.token_embedding.weight)  # (B, T, V): tied
+        seen = tokens if past is None else torch.cat([past.tokens, tokens], dim=1)
+        return logits, KVCache(tuple(keys), tuple(values), seen)
