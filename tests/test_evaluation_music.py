@@ -100,6 +100,7 @@ def test_cli_evaluate_judges_generated_pieces(kind, request, capsys):
     assert main(["evaluate", str(run), "--pieces", "4", "--primer", "4", "--horizon", "4"]) == 0
     out = capsys.readouterr().out
     assert "scale_consistency" in out and "longest shared run" in out
+    assert "chord_tone_share" in out and "parallel_motion_rate" not in out  # one track
     saved = json.loads((run / "music-evaluation.json").read_text())
     assert saved["pieces"] == 4 and len(saved["copy"]["generated"]["pieces"]) == 4
     row = saved["metrics"]["pitch_range"]

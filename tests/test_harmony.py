@@ -7,6 +7,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
+from cadenza.corpus.store import Corpus
 from cadenza.metrics.harmony import (
     CHORD_QUALITIES,
     COMPLETE_CHORD,
@@ -23,6 +24,8 @@ from cadenza.metrics.harmony import (
 )
 from cadenza.music import Note, Score, Track
 from cadenza.music.notation import read_notation
+from cadenza.training.bundle import load_bundle
+from tests.test_evaluation_music import chord_run  # noqa: F401 (a pytest fixture)
 
 M21_KINDS = {  # music21's chord-symbol kind of each quality
     "major": "major",
@@ -204,3 +207,42 @@ def test_a_chorale_samples_as_music21_chordifies_it(chorale_path):
     ]
     assert len(masks) == math.ceil(score.end * 2) and masks.tolist() == expected
     assert len(score.tracks) == 4 and 0.7 < chord_tone_share(score) <= 1
+
+
+def test_voice_range_table_beside_the_training_data():
+    from cadenza.evaluation_music import _voice_range_lines, voice_range_table
+
+    other = four_voices((79, 62, 55, 43), (-1, 60, 57, 45))
+    scores = {"training": [MOTION, other], "validation": [other], "generated": [chords_score()]}
+    table = voice_range_table(scores)
+    assert table == {
+        "training": [[72, 79], [60, 69], [55, 65], [43, 60]],
+        "validation": [[79, 79], [60, 62], [55, 57], [43, 45]],
+    }  # the generated set has no four-track piece
+    lines = _voice_range_lines(table)
+    assert lines[1].split() == ["voice", "range", "training", "held-out"]
+    assert lines[2].split() == ["soprano", "C5-G5", "(72-79)", "G5-G5", "(79-79)"]
+    assert lines[5].split() == ["bass", "G2-C4", "(43-60)", "G2-A2", "(43-45)"]
+    assert _voice_range_lines({}) == []
+
+
+@pytest.mark.slow
+def test_evaluate_pieces_shows_four_voice_rows_for_four_track_pieces(request, monkeypatch):
+    run = request.getfixturevalue("chord_run")
+    from cadenza.evaluation_music import JudgeSettings, PieceReader, format_judgement, judge_run
+
+    decode = PieceReader.score
+    monkeypatch.setattr(  # every piece as four copies of its one track: four "voices"
+        PieceReader, "score", lambda self, ids: (s := decode(self, ids)).with_tracks(s.tracks * 4)
+    )
+    result = judge_run(run, settings=JudgeSettings(pieces=3, ngram=3))
+    for metric in ("chord_tone_share", "parallel_motion_rate", "voice_crossing_rate"):
+        assert result["metrics"][metric]["generated"]["count"] >= 1
+    assert result["metrics"]["voice_crossing_rate"]["training"]["mean"] == 0  # the same pitch
+    reader = PieceReader(load_bundle(run))
+    corpus = Corpus(load_bundle(run).config["corpus"]["path"])
+    pitches = np.concatenate([decode(reader, corpus.piece(i)).tracks[0].pitches
+                              for i in corpus.piece_indices("validation")])  # fmt: skip
+    assert result["voice_ranges"]["validation"][0] == [pitches.min(), pitches.max()]
+    text = format_judgement(result, "tokens")
+    assert "parallel_motion_rate" in text and "soprano" in text and "voice range" in text

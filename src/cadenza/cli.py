@@ -193,6 +193,11 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--precision", default="32-true", help="Lightning's: 32-true, bf16-mixed, 16-mixed..."
     )
+    train.add_argument(
+        "--transpose", nargs=2, type=int, metavar=("LOW", "HIGH"),
+        help="transpose each training window by LOW..HIGH semitones (note-level "
+        "representations: -5 6 by default; 0 0 switches it off)",
+    )  # fmt: skip
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -310,6 +315,7 @@ def run_train(args: argparse.Namespace) -> int:
         num_nodes=args.num_nodes,
         precision=args.precision,
         progress=not args.quiet,
+        transpose=args.transpose,
     )
     summary = train(args.corpus, args.output, config, resume=args.resume)
     if summary.get("exported") == "last":  # a GAN (musegan): no validation loss
@@ -443,7 +449,8 @@ def _add_prepare(commands: argparse._SubParsersAction) -> None:
     prepare.add_argument(
         "--representation",
         help="chord (the note/chord tutorial's, default), pitch-duration (with rests), "
-        "frames (88-key piano-roll frames, a quarter each; the only one for a frame dataset), "
+        "frames (88-key piano-roll frames, a quarter each; the default for a frame dataset), "
+        "frame-notes (each frame as its keys low to high, then Frame; also for a frame dataset), "
         "or pianoroll (four voices in 2-bar phrases for musegan; also reads a JSB .npz)",
     )
     prepare.add_argument(
@@ -539,13 +546,14 @@ def _prepare_frame_dataset(args: argparse.Namespace) -> int:
     from cadenza.corpus.report import format_summary
 
     score_only = args.track or args.drums or args.parser != "fast" or args.chord_scope != "piece"
-    if len(args.paths) != 1 or args.representation not in (None, "frames") or score_only:
+    representation = args.representation or "frames"
+    if len(args.paths) != 1 or representation not in ("frames", "frame-notes") or score_only:
         raise CadenzaError(
             "a frame dataset (.npz, .mat, .pickle) is prepared alone, in the frames "
-            "representation, without --track, --drums, --parser or --chord-scope"
+            "representation (or frame-notes), without --track, --drums, --parser or --chord-scope"
         )
     started = time.perf_counter()
-    summary = prepare_frame_dataset(args.paths[0], args.output, args.allow_pickle)
+    summary = prepare_frame_dataset(args.paths[0], args.output, args.allow_pickle, representation)
     if not args.quiet:
         print(format_summary(summary, args.output, time.perf_counter() - started))
         print(format_test_split(summary))

@@ -15,6 +15,9 @@ must get a finite cost, so the model is mixed with an independent-Bernoulli mode
 Both parts are distributions over all 2^88 frames, so their mixture is one too. The figure
 is the mean over all test frames (every frame of every test sequence counts once); the
 first frame of a sequence is predicted from START.
+
+A frame-notes run (each frame spelled as its keys, then Frame) needs none of this: its figure
+is exact (evaluation_frame_notes.py).
 """
 
 from __future__ import annotations
@@ -127,21 +130,40 @@ def _open(run: str | Path, corpus_folder: str | Path | None) -> tuple[Bundle, Co
             f"{corpus.folder}: not the corpus {run} was trained on, so its test split may hold "
             "training pieces"
         )
-    if corpus.vocabulary.representation != "frames" or START not in corpus.vocabulary:
+    representation = corpus.vocabulary.representation
+    if representation not in ("frames", "frame-notes") or START not in corpus.vocabulary:
         raise CadenzaError(
-            f"{corpus.folder}: --frames-nll needs a corpus of frames (prepare a .npz, .mat "
-            f"or .pickle frame dataset), not {corpus.vocabulary.representation!r}"
+            f"{corpus.folder}: --frames-nll needs a corpus of frames or frame-notes (prepare a "
+            f".npz, .mat or .pickle frame dataset), not {representation!r}"
         )
     if model_kind(bundle.config["model"]["name"]).tokens_per_step != 1:
         raise CadenzaError(f"{run}: --frames-nll needs a one-token-per-step model")
     if not len(corpus.piece_indices("test")):
-        raise CadenzaError(f"{corpus.folder}: has no test pieces to score")
+        from_scores = corpus.manifest["settings"].get("parser") not in ("npz", "mat", "pickle")
+        raise CadenzaError(
+            f"{corpus.folder}: has no test pieces to score"
+            + (" (it was prepared from score files, which have no test split; prepare a .npz, "
+               ".mat or .pickle frame dataset)" if from_scores else "")
+        )  # fmt: skip
     return bundle, corpus
 
 
 def evaluate_frames(run: str | Path, corpus_folder: str | Path | None = None) -> dict:
-    """The test NLL per frame with its rule, the chosen weight and the Bernoulli baseline."""
+    """The test NLL per frame with its rule (RUN/frames-nll.json): exact for a frame-notes
+    run, the Bernoulli mixture for a frames one."""
     bundle, corpus = _open(run, corpus_folder)
+    if corpus.vocabulary.representation == "frame-notes":
+        from cadenza.evaluation_frame_notes import evaluate_frame_notes
+
+        result = evaluate_frame_notes(bundle, corpus)
+    else:
+        result = _mixture_frames_nll(bundle, corpus)
+    write_text_atomic(Path(run) / "frames-nll.json", json.dumps(result, indent=1))
+    return result
+
+
+def _mixture_frames_nll(bundle: Bundle, corpus: Corpus) -> dict:
+    """The mixture's test NLL per frame, the chosen weight and the Bernoulli baseline."""
     tokens = corpus.vocabulary.tokens
     matrix = frame_matrix(tokens)  # (V, 88)
     counts = np.zeros(len(tokens), np.int64)
@@ -177,12 +199,15 @@ def evaluate_frames(run: str | Path, corpus_folder: str | Path | None = None) ->
         "seen in training (0 for others); p_bernoulli: independent keys, P(on) = (count + 1) "
         "/ (training frames + 2); w minimizes the validation NLL",
     }
-    write_text_atomic(Path(run) / "frames-nll.json", json.dumps(result, indent=1))
     return result
 
 
 def format_frames_nll(result: dict) -> str:
     """The figure, its baseline and its rule, for the terminal."""
+    if result.get("method") == "exact":
+        from cadenza.evaluation_frame_notes import format_frame_notes_nll
+
+        return format_frame_notes_nll(result)
     unseen, frames = result["test_unseen_frames"], result["test_frames"]
     seen_nll = result["test_model_nll_on_seen_frames"]
     return "\n".join([

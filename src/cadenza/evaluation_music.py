@@ -4,10 +4,12 @@
    token frequencies; attention-lstm: after START), each as long as a training piece drawn at
    random (attention-lstm: until the model chooses END, at most twice that many events).
 2. Every piece (generated, training, held-out validation) is decoded to a `Score` through the
-   run's representation, and its metrics (metrics/musical.py) are computed. Per metric: mean
-   and standard deviation of each set, the distance |mean_generated - mean_training| /
-   std_training, and the overlap area of the two sets' value distributions (Gaussian kernel
-   density estimates, as the MGEval papers compare distributions).
+   run's representation, and its metrics (metrics/musical.py, and metrics/harmony.py: chord
+   tones on an eighth-note grid, and for pieces of four tracks parallel fifths and octaves and
+   voice crossings) are computed. Per metric: mean and standard deviation of each set, the
+   distance |mean_generated - mean_training| / std_training, and the overlap area of the two
+   sets' value distributions (Gaussian kernel density estimates, as the MGEval papers compare
+   distributions). Pieces of four tracks also get each voice's range, set beside the others'.
 3. Copy check against the training pieces: the longest run of steps (tokens, or events for
    pitch-duration) and of bars that a piece shares with any one training piece, and the share
    of its n-grams found in the training data; for the generated pieces and, as the yardstick,
@@ -35,12 +37,14 @@ from cadenza.generation.generate import generate_ids
 from cadenza.generation.sampling import SamplingConfig
 from cadenza.metrics.copying import CopyIndex, shared_ngram_share
 from cadenza.metrics.distribution import overlap_area, standardized_distance, summary
+from cadenza.metrics.harmony import FOUR_VOICES, VOICE_NAMES, harmony_metrics, voice_ranges
 from cadenza.metrics.musical import STEPS_PER_QUARTER, measure_steps, score_metrics
 from cadenza.metrics.musical import sequence_metrics as repetition_metrics
 from cadenza.models import model_kind
 from cadenza.music.score import Score
 from cadenza.representations import get_representation
 from cadenza.representations.pitch_duration import END, START
+from cadenza.representations.pitch_names import PITCH_NAMES
 from cadenza.training.bundle import Bundle, load_bundle
 
 MAX_METRIC_PIECES = 1000  # training pieces whose metrics are measured (a seeded sample beyond)
@@ -155,7 +159,11 @@ def judge_run(
         "validation": [np.asarray(corpus.piece(i)) for i in validation_indices],
         "generated": generate_pieces(bundle, reader, [int(n) for n in drawn], settings),
     }
-    values = {name: _metric_values(reader, pieces, settings.ngram) for name, pieces in sets.items()}
+    scores = {name: [reader.score(ids) for ids in pieces] for name, pieces in sets.items()}
+    values = {
+        name: _metric_values(reader, pieces, scores[name], settings.ngram)
+        for name, pieces in sets.items()
+    }
     titles = {
         "training": [_title(corpus, i) for i in train_indices],
         "validation": [_title(corpus, i) for i in validation_indices],
@@ -167,6 +175,7 @@ def judge_run(
         "distance": "|mean generated - mean training| / std training; overlap: shared area of "
         "the Gaussian kernel density estimates of the two sets' values",
         "metrics": _compare(values),
+        "voice_ranges": voice_range_table(scores),
         "copy": _copy_check(reader, training, sets, titles, settings.ngram),
     }
     run = Path(run)
@@ -186,27 +195,49 @@ def _title(corpus: Corpus, index: int) -> str:
     return row.get("title") or Path(row.get("source", "")).name or f"piece {index}"
 
 
-def _metric_values(reader: PieceReader, pieces: list[np.ndarray], n: int) -> dict[str, list]:
-    """metric name -> one value per piece."""
+def _metric_values(
+    reader: PieceReader, pieces: list[np.ndarray], scores: list[Score], n: int
+) -> dict[str, list]:
+    """metric name -> one value per piece (NaN for a four-voice metric of a piece that has
+    not four tracks)."""
     rows = [
-        score_metrics(reader.score(ids)) | repetition_metrics(reader.steps(ids), n)
-        for ids in pieces
+        score_metrics(score) | harmony_metrics(score) | repetition_metrics(reader.steps(ids), n)
+        for ids, score in zip(pieces, scores, strict=True)
     ]
-    return {name: [row[name] for row in rows] for name in rows[0]} if rows else {}
+    names = dict.fromkeys(name for row in rows for name in row)
+    return {name: [row.get(name, math.nan) for row in rows] for name in names}
 
 
 def _compare(values: dict[str, dict[str, list]]) -> dict[str, dict]:
     compared = {}
-    for metric in values["training"]:
-        per_set = {name: summary(values[name][metric]) for name in SETS}
-        training, generated = values["training"][metric], values["generated"][metric]
+    for metric in dict.fromkeys(metric for name in SETS for metric in values[name]):
+        found = {name: values[name].get(metric, []) for name in SETS}
+        training, generated = found["training"], found["generated"]
         compared[metric] = {
-            **per_set,
+            **{name: summary(found[name]) for name in SETS},
             "distance": standardized_distance(generated, training),
             "overlap": overlap_area(generated, training),
-            "validation_distance": standardized_distance(values["validation"][metric], training),
+            "validation_distance": standardized_distance(found["validation"], training),
         }
     return compared
+
+
+def voice_range_table(scores: dict[str, list[Score]]) -> dict[str, list[list[float]]]:
+    """Per set of pieces: each voice's lowest and highest pitch over its pieces of four tracks
+    (sets without such pieces are left out)."""
+    table = {}
+    for name, pieces in scores.items():
+        ranges = [voice_ranges(s) for s in pieces if len(s.tracks) == FOUR_VOICES]
+        if ranges:
+            lows, highs = np.array(ranges, dtype=np.float64).transpose(2, 1, 0)  # (4, pieces)
+            table[name] = [[_extreme(np.min, low), _extreme(np.max, high)]
+                           for low, high in zip(lows, highs, strict=True)]  # fmt: skip
+    return table
+
+
+def _extreme(pick, values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(pick(finite)) if len(finite) else math.nan
 
 
 def _copy_check(reader, training, sets, titles: dict[str, list[str]], n: int) -> dict:
@@ -270,6 +301,7 @@ def format_judgement(result: dict, unit: str) -> str:
             f"{metric:<24} " + " ".join(f"{cell:>16}" for cell in cells)
             + f" {row['distance']:>8.2f} {row['overlap']:>7.2f}"
         )  # fmt: skip
+    lines += _voice_range_lines(result.get("voice_ranges", {}))
     n = result["settings"]["ngram"]
     copy = result["copy"]
     lines += [
@@ -297,6 +329,24 @@ def format_judgement(result: dict, unit: str) -> str:
     return "\n".join(lines)
 
 
+def _pitch_span(low: float, high: float) -> str:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "silent"
+    return f"{PITCH_NAMES[int(low)]}-{PITCH_NAMES[int(high)]} ({low:.0f}-{high:.0f})"
+
+
+def _voice_range_lines(table: dict[str, list]) -> list[str]:
+    """Each voice's range (lowest-highest over the pieces) in every set that has four voices."""
+    if not table:
+        return []
+    names = [name for name in SETS if name in table]
+    lines = ["", f"{'voice range':<24} " + " ".join(f"{LABELS[name]:>16}" for name in names)]
+    for number, voice in enumerate(VOICE_NAMES):
+        cells = [_pitch_span(*table[name][number]) for name in names]
+        lines.append(f"{voice:<24} " + " ".join(f"{cell:>16}" for cell in cells))
+    return lines
+
+
 def plot_judgement(values: dict[str, dict[str, list]], result: dict, path: Path) -> Path:
     """One histogram per metric (training, held-out, generated) and per copy figure."""
     import matplotlib
@@ -315,7 +365,7 @@ def plot_judgement(values: dict[str, dict[str, list]], result: dict, path: Path)
     panels = iter(axes.flat)
     for metric, axis in zip(metrics, panels, strict=False):
         row = result["metrics"][metric]
-        _histograms(axis, {name: values[name][metric] for name in SETS})
+        _histograms(axis, {name: values[name].get(metric, []) for name in SETS})
         axis.set_title(f"{metric}\ndistance {row['distance']:.2f}, overlap {row['overlap']:.2f}",
                        fontsize=9)  # fmt: skip
     for (key, title), axis in zip(copy_figures.items(), panels, strict=False):

@@ -10,7 +10,8 @@ sequences of 88-key binary frames with their own train / valid / test lists, sto
   .pickle  a dict train / valid / test of sequences of frames, each frame a list of MIDI
            note numbers 21..108 (the original files; needs --allow-pickle).
 `prepare_frame_dataset` turns one into a corpus whose tokens are frames (representations/
-frames.py), keeping the dataset's split: train 0, validation 1, test 2.
+frames.py) or the keys of each frame (frame_notes.py), keeping the dataset's split: train 0,
+validation 1, test 2.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from cadenza.corpus.store import CorpusWriter
 from cadenza.corpus.worker import FileResult, PieceResult, content_hash
 from cadenza.errors import CadenzaError
 from cadenza.music.score import Score
+from cadenza.representations.frame_notes import FrameNotesRepresentation
 from cadenza.representations.frames import (
     KEYS,
     LOWEST_PITCH,
@@ -67,7 +69,9 @@ class FrameDatasetSettings:
     parser: str = "npz"  # the reader: npz, mat or pickle
 
     def representation_options(self) -> dict:
-        return {}
+        from cadenza.representations import get_representation
+
+        return get_representation(self.representation).settings()
 
     def policy_text(self) -> str:
         return f"{KEYS}-key piano-roll frames (MIDI {LOWEST_PITCH}-{LOWEST_PITCH + KEYS - 1})"
@@ -270,9 +274,21 @@ def frame_dataset_from_scores(
     return dataset
 
 
-def prepare_frame_dataset(path: str | Path, output: str | Path, allow_pickle: bool = False) -> dict:
-    """Turn a frame dataset file into a corpus folder; return the corpus summary."""
+FRAME_ENCODERS = {  # representation -> (T, 88) frames -> (distinct tokens, indices)
+    "frames": compact_frame_tokens,
+    "frame-notes": lambda frames: FrameNotesRepresentation().frame_tokens(frames),
+}
+
+
+def prepare_frame_dataset(
+    path: str | Path, output: str | Path, allow_pickle: bool = False, representation="frames"
+) -> dict:
+    """Turn a frame dataset file into a corpus folder of `representation` (frames or
+    frame-notes) tokens; return the corpus summary."""
     path, output = Path(path), Path(output)
+    if representation not in FRAME_ENCODERS:
+        known = " or ".join(FRAME_ENCODERS)
+        raise CadenzaError(f"a frame dataset is prepared as {known}, not {representation!r}")
     dataset = read_frame_dataset(path, allow_pickle)
     check_output_folder(output)
     digest = _file_hash(path)
@@ -282,7 +298,7 @@ def prepare_frame_dataset(path: str | Path, output: str | Path, allow_pickle: bo
             if not len(frames):
                 empty += 1  # no frames: nothing to learn or to score
                 continue
-            tokens, indices = compact_frame_tokens(frames)
+            tokens, indices = FRAME_ENCODERS[representation](frames)
             key = content_hash(f"{digest}#{split}#{number}".encode())
             pieces.append(PieceResult(len(pieces), f"{split} {number}", key, tokens, indices))
             splits.append(split_id)
@@ -290,7 +306,7 @@ def prepare_frame_dataset(path: str | Path, output: str | Path, allow_pickle: bo
         raise CadenzaError(f"{path}: holds no frames")
     counts = ", ".join(f"{len(dataset.sequences.get(s, []))} {s}" for s in SPLITS)
     detail = f"frame dataset: {counts} sequences" + (f"; {empty} empty left out" if empty else "")
-    settings = FrameDatasetSettings(parser=FRAME_SUFFIXES[path.suffix.lower()])
+    settings = FrameDatasetSettings(representation, FRAME_SUFFIXES[path.suffix.lower()])
     with atomic_directory(output) as staging:
         writer = CorpusWriter(staging, validation_fraction=None)
         writer.add(FileResult(str(path), digest, "ok", "", detail, pieces), splits=splits)

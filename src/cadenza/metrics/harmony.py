@@ -29,6 +29,7 @@ from cadenza.music.score import Score, Track
 NAN = math.nan
 EPSILON = 1e-6  # in samples: onsets read from MIDI ticks land a rounding error off the grid
 FOUR_VOICES = 4
+VOICE_NAMES = ("soprano", "alto", "tenor", "bass")  # the parts of four-voice music, by track
 PITCH_CLASS_BITS = 1 << np.arange(12)
 
 CHORD_QUALITIES = {  # intervals above the root, in semitones

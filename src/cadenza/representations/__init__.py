@@ -11,6 +11,7 @@ from dataclasses import fields
 
 from cadenza.errors import CadenzaError
 from cadenza.representations.chord import ChordRepresentation
+from cadenza.representations.frame_notes import FrameNotesRepresentation
 from cadenza.representations.frames import FrameRepresentation
 from cadenza.representations.pianoroll import PianorollRepresentation
 from cadenza.representations.pitch_duration import PitchDurationRepresentation
@@ -21,6 +22,7 @@ REPRESENTATIONS: dict[str, type] = {
     "chord": ChordRepresentation,
     "pitch-duration": PitchDurationRepresentation,
     "frames": FrameRepresentation,
+    "frame-notes": FrameNotesRepresentation,
     "pianoroll": PianorollRepresentation,
 }
 
