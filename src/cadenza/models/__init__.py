@@ -52,10 +52,20 @@ def _roll_sizes(vocabulary: Vocabulary) -> dict:
 
 
 @dataclass(frozen=True)
+class TrainingDefaults:
+    """How a model family trains when --window, --batch-size and --learning-rate are not
+    given: windows (steps), batch size (windows or phrases), AdamW's step size."""
+
+    window: int = 100
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+
+
+@dataclass(frozen=True)
 class ModelKind:
     """A model class, its config class, its presets, how many tokens make one step of it,
     and the config fields that the vocabulary decides; `attach` gives a new model what else it
-    takes from the vocabulary (saved with its weights)."""
+    takes from the vocabulary (saved with its weights); `training` its training defaults."""
 
     model: type[nn.Module]
     config: type
@@ -63,6 +73,7 @@ class ModelKind:
     tokens_per_step: int
     sizes: Callable[[Vocabulary], dict]
     attach: Callable[[nn.Module, Vocabulary], None] | None = None
+    training: TrainingDefaults = TrainingDefaults()
 
 
 MODELS = {
@@ -74,13 +85,31 @@ MODELS = {
         2,
         _pair_sizes,
         _attach_pitch_sets,
+        # The book's 32-event windows, and small batches: the many optimizer steps it needs
+        # on a corpus of ~30,000 events (measured in benchmarks/RESULTS.md).
+        TrainingDefaults(window=32, batch_size=16),
     ),
     "transformer": ModelKind(
-        Transformer, TransformerConfig, TRANSFORMER_PRESETS, 1, _one_stream_sizes
+        Transformer,
+        TransformerConfig,
+        TRANSFORMER_PRESETS,
+        1,
+        _one_stream_sizes,
+        # windows of its context (256 tokens in the tiny and default presets)
+        training=TrainingDefaults(window=256, batch_size=32, learning_rate=1e-3),
     ),
     # A GAN, not a token model (0 tokens per step): training/gan.py trains it; the bundle
     # holds its generator.
-    "musegan": ModelKind(MuseGANGenerator, MuseGANConfig, MUSEGAN_PRESETS, 0, _roll_sizes),
+    # Batches of 32 phrases (no windows) give it twice the generator steps of 64 in a CPU
+    # budget (benchmarks/RESULTS.md); the book's step size.
+    "musegan": ModelKind(
+        MuseGANGenerator,
+        MuseGANConfig,
+        MUSEGAN_PRESETS,
+        0,
+        _roll_sizes,
+        training=TrainingDefaults(window=100, batch_size=32, learning_rate=1e-3),
+    ),
 }
 
 

@@ -25,6 +25,7 @@ from cadenza.atomic import write_text_atomic
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
 from cadenza.models import model_kind, preset_config
+from cadenza.representations import representation_for
 from cadenza.representations.pitch_duration import pair_lookup
 from cadenza.training.bundle import library_versions, save_bundle
 from cadenza.training.data import SplitStream, WindowSampler
@@ -36,17 +37,6 @@ PRECISIONS = ("32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-t
               "32", "bf16", "16", "64")  # fmt: skip
 
 
-# Adam's step size when --learning-rate is not given; 2e-3 for the models not named here.
-DEFAULT_LEARNING_RATES = {"musegan": 1e-3, "transformer": 1e-3}  # musegan: the book's
-# Windows and batches when --window / --batch-size are not given (100 and 64 otherwise):
-# attention-lstm takes the book's 32-event windows, and small batches give it the many
-# optimizer steps it needs on a corpus of ~30,000 events (measured in benchmarks/RESULTS.md).
-# musegan: batches of 32 phrases (no windows) give it twice the generator steps of 64 in a
-# CPU budget, and reach the data's note lengths sooner (benchmarks/RESULTS.md).
-# transformer: windows of its context (256 tokens in the tiny and default presets).
-DEFAULT_WINDOWS = {"attention-lstm": (32, 16), "musegan": (100, 32), "transformer": (256, 32)}
-
-
 @dataclass
 class TrainConfig:
     """How to train; written to the run folder, and read back by `--resume`."""
@@ -54,9 +44,9 @@ class TrainConfig:
     model: str = "chord-lstm"
     preset: str = "default"
     model_overrides: dict = field(default_factory=dict)  # e.g. {"hidden_size": 384}
-    window: int | None = None  # None: the model's default (DEFAULT_WINDOWS)
+    window: int | None = None  # None: the model's default (its ModelKind.training)
     batch_size: int | None = None
-    learning_rate: float | None = None  # None: the model's default (DEFAULT_LEARNING_RATES)
+    learning_rate: float | None = None  # None: the model's default
     weight_decay: float = 0.01
     max_epochs: int = 200
     patience: int = 10
@@ -68,13 +58,16 @@ class TrainConfig:
     num_nodes: int = 1
     progress: bool = True
     precision: str = "32-true"  # Lightning's: 32-true, bf16-mixed, 16-mixed, ...
+    # Transposition of training windows, semitones LOW..HIGH: None is the default, -5..+6
+    # where the representation can transpose (note-level ones), off elsewhere; [0, 0]: off.
+    transpose: list[int] | None = None
 
     def __post_init__(self) -> None:
+        defaults = model_kind(self.model).training
         if self.learning_rate is None:
-            self.learning_rate = DEFAULT_LEARNING_RATES.get(self.model, 2e-3)
-        window, batch_size = DEFAULT_WINDOWS.get(self.model, (100, 64))
-        self.window = window if self.window is None else self.window
-        self.batch_size = batch_size if self.batch_size is None else self.batch_size
+            self.learning_rate = defaults.learning_rate
+        self.window = defaults.window if self.window is None else self.window
+        self.batch_size = defaults.batch_size if self.batch_size is None else self.batch_size
         checks = {
             "window": self.window >= 2,
             "batch_size": self.batch_size >= 1,
@@ -93,6 +86,12 @@ class TrainConfig:
             raise CadenzaError(
                 f"--precision {self.precision} is not one of {', '.join(PRECISIONS)}"
             )
+        if self.transpose is not None:
+            low, high = self.transpose = [int(value) for value in self.transpose]
+            if not -24 <= low <= 0 <= high <= 24:
+                raise CadenzaError(
+                    f"--transpose {low} {high}: give LOW <= 0 <= HIGH within -24..24 semitones"
+                )
 
 
 class SplitData(L.LightningDataModule):
@@ -112,6 +111,13 @@ class SplitData(L.LightningDataModule):
             )
         validation_window = min(config.window, validation_length // per_step - 1)
         self.validation = SplitStream(corpus, "validation", validation_window, per_step, lookup)
+        self.shifts = transposition_shifts(corpus, config.transpose)
+        if len(self.shifts) > 1:
+            representation = representation_for(corpus.vocabulary)
+            tokens = corpus.vocabulary.tokens
+            self.train.transpose_with(
+                np.stack([representation.transposition_table(tokens, k) for k in self.shifts])
+            )
         if self.train.length < config.window + 1:
             raise CadenzaError(
                 f"{corpus.folder}: {self.train.length} training tokens are fewer than one "
@@ -132,6 +138,26 @@ class SplitData(L.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.validation, shuffle=False)
+
+
+DEFAULT_TRANSPOSE = (-5, 6)  # semitones; a fifth down to a tritone up covers every key
+
+
+def transposition_shifts(corpus: Corpus, transpose: list[int] | None) -> list[int]:
+    """The shifts training windows are transposed by: the asked range, or the default where
+    the corpus's representation can transpose; refused where it cannot."""
+    representation = representation_for(corpus.vocabulary)
+    able = hasattr(representation, "transposition_table")
+    if transpose is None:
+        low, high = DEFAULT_TRANSPOSE if able else (0, 0)
+    else:
+        low, high = transpose
+    if (low, high) != (0, 0) and not able:
+        raise CadenzaError(
+            f"--transpose: the {representation.name} representation cannot be transposed "
+            "(note-level representations can: notes, frame-notes)"
+        )
+    return list(range(low, high + 1))
 
 
 def _resolve_config(run: Path, corpus: Corpus, config: TrainConfig, resume: bool) -> TrainConfig:
@@ -216,6 +242,7 @@ def train(
     if not trainer.is_global_zero:
         return {}
     summary = {
+        "transpose": [data.shifts[0], data.shifts[-1]],
         "epochs": trainer.current_epoch,
         "stopped_early": bool(stopper.stopped_epoch),
         "seconds_this_attempt": round(time.perf_counter() - started, 2),
