@@ -52,7 +52,20 @@ def score_from_music21(source: Any, title: str = "") -> Score:
         key_signatures=_keys(parts[0].flatten() if parts else reference),
         time_signatures=_meters(parts[0].flatten() if parts else reference),
         title=metadata_title or title,
+        pickup=_pickup(parts[0] if parts else source),
     )
+
+
+def _pickup(part: Any) -> float:
+    """The length of an incomplete first bar (an upbeat) in quarters; 0 for a full one."""
+    from music21 import stream
+
+    measures = part.getElementsByClass(stream.Measure)
+    if not len(measures):
+        return 0.0
+    first = measures[0]
+    length, bar = float(first.duration.quarterLength), float(first.barDuration.quarterLength)
+    return length if 0 < length < bar else 0.0
 
 
 def _track_from_part(part: Any, index: int) -> Track | None:

@@ -138,6 +138,7 @@ class Score:
     time_signatures: list[TimeSignature] = field(default_factory=list)
     title: str = ""
     ticks_per_quarter: int = 480  # MIDI resolution to write with; readers keep the source's
+    pickup: float = 0.0  # quarter lengths of an incomplete first bar (0: starts on a downbeat)
 
     @property
     def note_count(self) -> int:
