@@ -13,6 +13,7 @@ from cadenza.errors import CadenzaError
 from cadenza.representations.chord import ChordRepresentation
 from cadenza.representations.frame_notes import FrameNotesRepresentation
 from cadenza.representations.frames import FrameRepresentation
+from cadenza.representations.notes import NotesRepresentation
 from cadenza.representations.pianoroll import PianorollRepresentation
 from cadenza.representations.pitch_duration import PitchDurationRepresentation
 from cadenza.representations.vocab import Vocabulary
@@ -24,6 +25,7 @@ REPRESENTATIONS: dict[str, type] = {
     "frames": FrameRepresentation,
     "frame-notes": FrameNotesRepresentation,
     "pianoroll": PianorollRepresentation,
+    "notes": NotesRepresentation,
 }
 
 

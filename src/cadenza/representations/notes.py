@@ -151,6 +151,11 @@ class NotesRepresentation:
         """The MIDI pitch a token sounds ([] for all but `Pitch_p`)."""
         return token_pitches(token)
 
+    def transposition_table(self, tokens: Sequence[str], shift: int) -> np.ndarray:
+        """For each id of vocabulary `tokens`, its id after transposing by `shift` semitones
+        (-1 where a pitch leaves 0..127); see the module function."""
+        return transposition_table(tokens, shift)
+
     def opening_tokens(self) -> list[str]:
         """What every piece opens with."""
         return [START]
