@@ -97,6 +97,14 @@ def test_unfinished_frames_and_new_pieces_decode():
     assert representation.nearest_token("Key_61", ["Key_63", "Key_59"]) == "Key_59"  # a tie
 
 
+def test_transposition_moves_keys_and_keeps_start_and_frame():
+    tokens = sorted(FrameNotesRepresentation(lowest_pitch=60, keys=3).vocabulary_tokens())
+    representation = FrameNotesRepresentation(lowest_pitch=60, keys=3)
+    # Frame, Key_60, Key_61, Key_62, START: up one, Key_62 has nowhere to go
+    assert representation.transposition_table(tokens, 1).tolist() == [0, 2, 3, -1, 4]
+    assert representation.transposition_table(tokens, -2).tolist() == [0, -1, -1, 1, 4]
+
+
 # --- the grammar ----------------------------------------------------------------------------
 
 

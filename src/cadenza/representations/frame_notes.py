@@ -151,6 +151,17 @@ class FrameNotesRepresentation:
         """An encoded score as a primer: all of it (it ends on a whole frame)."""
         return list(tokens)
 
+    def transposition_table(self, tokens: Sequence[str], shift: int) -> np.ndarray:
+        """Per id of vocabulary `tokens`, its id `shift` semitones up: keys move (and stay
+        rising), START and Frame stay; -1 where a key would leave the vocabulary."""
+        index = {token: i for i, token in enumerate(tokens)}
+        table = np.arange(len(tokens), dtype=np.int64)
+        for i, token in enumerate(tokens):
+            pitch = key_pitch(token)
+            if pitch is not None:
+                table[i] = index.get(key_token(pitch + shift), -1)
+        return table
+
     def grammar(self, tokens: Sequence[str]) -> FrameNotesGrammar:
         """The rising-keys syntax over vocabulary `tokens`."""
         return FrameNotesGrammar(tokens)
