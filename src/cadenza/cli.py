@@ -66,8 +66,9 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument(
         "--frames-nll",
         action="store_true",
-        help="instead: the test NLL per frame in nats of a run on a frame dataset, mixed "
-        "with independent Bernoulli keys (weight chosen on validation); RUN/frames-nll.json",
+        help="instead: the test NLL per frame in nats of a run on a frame dataset: exact for "
+        "frame-notes, mixed with independent Bernoulli keys for frames (weight chosen on "
+        "validation); RUN/frames-nll.json",
     )
     evaluate.add_argument(
         "--pieces", type=int, default=20,
