@@ -329,7 +329,8 @@ def format_judgement(result: dict, unit: str) -> str:
     return "\n".join(lines)
 
 
-def _pitch_span(low: float, high: float) -> str:
+def pitch_span(low: float, high: float) -> str:
+    """ "C4-A5 (60-81)", or "silent" for a voice without notes."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return "silent"
     return f"{PITCH_NAMES[int(low)]}-{PITCH_NAMES[int(high)]} ({low:.0f}-{high:.0f})"
@@ -342,7 +343,7 @@ def _voice_range_lines(table: dict[str, list]) -> list[str]:
     names = [name for name in SETS if name in table]
     lines = ["", f"{'voice range':<24} " + " ".join(f"{LABELS[name]:>16}" for name in names)]
     for number, voice in enumerate(VOICE_NAMES):
-        cells = [_pitch_span(*table[name][number]) for name in names]
+        cells = [pitch_span(*table[name][number]) for name in names]
         lines.append(f"{voice:<24} " + " ".join(f"{cell:>16}" for cell in cells))
     return lines
 
