@@ -187,7 +187,10 @@ class PreviousCorpus:
                     piece["number"], piece["title"], piece["key"], tokens, inverse.astype(np.uint32)
                 )
             )
-        return FileResult(path, digest, row["status"], row["reason"], row["detail"], pieces)
+        statistics = row.get("statistics", {})
+        return FileResult(
+            path, digest, row["status"], row["reason"], row["detail"], pieces, statistics
+        )
 
     def close(self) -> None:
         """Release the memory-mapped token array before the folder is replaced."""

@@ -22,6 +22,10 @@ def format_summary(summary: dict, output: Path, seconds: float) -> str:
         lines += ["", "  track policy on the files kept:"]
         for note, count in summary["track_policy_outcomes"].items():
             lines.append(f"    {count:>6} x {note}")
+    if summary.get("encoding_statistics"):
+        lines += ["", "  changed by encoding:"]
+        for what, count in summary["encoding_statistics"].items():
+            lines.append(f"    {count:>6} {what}")
     pieces, tokens = summary["pieces_per_split"], summary["tokens_per_split"]
     lines += [
         "",

@@ -61,6 +61,7 @@ class CorpusWriter:
         self.split_tokens = [0] * len(SPLIT_NAMES)
         self.skipped: list[dict] = []
         self.policy_notes: Counter[str] = Counter()
+        self.statistics: Counter[str] = Counter()  # what encoding changed, summed over files
         self._raw = (staging / "tokens.raw").open("wb")
         self._pieces = (staging / "pieces.jsonl").open("w", encoding="utf-8")
         self._files = (staging / "files.jsonl").open("w", encoding="utf-8")
@@ -99,6 +100,7 @@ class CorpusWriter:
             self.split_tokens[split] += piece.length
         self.counts[result.reason or "ok"] += 1
         self.cached_files += cached
+        self.statistics.update(result.statistics)
         row = {
             "path": result.path,
             "hash": result.content_hash,
@@ -109,6 +111,8 @@ class CorpusWriter:
             "tokens": sum(p.length for p in kept),
             "cached": cached,
         }
+        if result.statistics:
+            row["statistics"] = result.statistics
         self._files.write(json.dumps(row) + "\n")
         if result.status == "ok":
             self.policy_notes[result.detail.split("; kept")[0]] += 1
@@ -119,9 +123,7 @@ class CorpusWriter:
         """Sort the vocabulary, write the final arrays and JSON files; return the summary."""
         for handle in (self._raw, self._pieces, self._files):
             handle.close()
-        vocabulary = Vocabulary(
-            sorted(self.vocab_index), settings.representation, settings.representation_options()
-        )
+        vocabulary = _vocabulary(settings, self.vocab_index)
         remap = np.zeros(max(len(self.vocab_index), 1), dtype=np.uint32)
         for token, first_id in self.vocab_index.items():
             remap[first_id] = vocabulary.index[token]
@@ -151,7 +153,7 @@ class CorpusWriter:
 
     def _summary(self, settings, vocabulary: Vocabulary, corpus_hash: str, sources) -> dict:
         names = SPLIT_NAMES if self.split_tokens[2] else SPLIT_NAMES[:2]  # "test" only if any
-        return {
+        summary = {
             "format_version": FORMAT_VERSION,
             "cadenza": __version__,
             "settings": asdict(settings),
@@ -172,12 +174,33 @@ class CorpusWriter:
             "vocab_fingerprint": vocabulary.fingerprint,
             "corpus_hash": corpus_hash,
         }
+        if self.statistics:
+            summary["encoding_statistics"] = dict(sorted(self.statistics.items()))
+        return summary
 
     def _write_listing(self, name: str, summary: dict, key: str, rows_name: str) -> None:
         rows_path = self.staging / rows_name
         with rows_path.open(encoding="utf-8") as rows:
             _write_json_with_rows(self.staging / name, summary, key, rows)
         rows_path.unlink()
+
+
+def _vocabulary(settings: PrepareSettings, seen: dict[str, int]) -> Vocabulary:
+    """The sorted seen tokens; or, for a representation with a closed vocabulary, all of its
+    tokens in its own order (with the settings it reports)."""
+    from cadenza.representations import get_representation
+
+    representation = get_representation(
+        settings.representation, **settings.representation_options()
+    )
+    closed = getattr(representation, "vocabulary_tokens", None)
+    if closed is None:
+        return Vocabulary(sorted(seen), settings.representation, settings.representation_options())
+    vocabulary = Vocabulary(closed(), settings.representation, representation.settings())
+    unknown = [token for token in seen if token not in vocabulary]
+    if unknown:
+        raise ValueError(f"tokens outside the closed vocabulary: {unknown[:5]}")
+    return vocabulary
 
 
 class Corpus:

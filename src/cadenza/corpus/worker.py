@@ -46,7 +46,15 @@ class PrepareSettings:
         """What the track policy does, in words."""
         if self.parser == "music21":
             return "first instrument part only (the tutorial's music21 parsing)"
-        return TrackPolicy(self.track, self.include_drums).describe()
+        return self.track_policy().describe()
+
+    def track_policy(self) -> TrackPolicy:
+        """The track policy, keeping tracks apart for a representation that names them."""
+        from cadenza.representations import REPRESENTATIONS
+
+        kind = REPRESENTATIONS.get(self.representation)
+        separate = bool(getattr(kind, "keeps_tracks", False))
+        return TrackPolicy(self.track, self.include_drums, separate)
 
 
 @dataclass
@@ -75,6 +83,7 @@ class FileResult:
     reason: str = ""
     detail: str = ""
     pieces: list[PieceResult] = field(default_factory=list)
+    statistics: dict[str, int] = field(default_factory=dict)  # what encoding changed, if told
 
 
 def content_hash(data: bytes) -> str:
@@ -140,8 +149,9 @@ def _tokenize_file(path: str, digest: str, settings: PrepareSettings) -> FileRes
     representation = get_representation(
         settings.representation, **settings.representation_options()
     )
-    policy = TrackPolicy(settings.track, settings.include_drums)
-    pieces, notes = [], []
+    policy = settings.track_policy()
+    counted = getattr(representation, "encode_with_statistics", None)
+    pieces, notes, statistics = [], [], Counter()
     scores = read_pieces(path)
     for number, score in enumerate(scores):
         key = digest if len(scores) == 1 else content_hash(f"{digest}#{number}".encode())
@@ -153,9 +163,15 @@ def _tokenize_file(path: str, digest: str, settings: PrepareSettings) -> FileRes
             pieces.append(PieceResult(number, score.title, key, [], np.zeros(0), error.reason))
             continue
         notes.append(note)
-        tokens = representation.encode(chosen)
+        if counted is None:
+            tokens = representation.encode(chosen)
+        else:
+            tokens, changes = counted(chosen)
+            statistics.update(changes)
         pieces.append(_piece(number, score.title, key, tokens, settings))
-    return _file_result(path, digest, pieces, "; ".join(sorted(set(notes))))
+    result = _file_result(path, digest, pieces, "; ".join(sorted(set(notes))))
+    result.statistics = {name: count for name, count in sorted(statistics.items()) if count}
+    return result
 
 
 def _piece(number: int, title: str, key: str, tokens: list[str], settings) -> PieceResult:

@@ -18,17 +18,19 @@ class TrackPolicyError(CadenzaError):
 
 @dataclass(frozen=True)
 class TrackPolicy:
-    """Default: merge every non-drum track. `track` picks one by index (0-based) or name."""
+    """Default: merge every non-drum track (`separate`: keep them apart, for representations
+    whose tokens name the track). `track` picks one by index (0-based) or name."""
 
     track: str | None = None
     include_drums: bool = False
+    separate: bool = False
 
     def describe(self) -> str:
         """The policy in words, for reports."""
         if self.track is not None:
             return f"track {self.track!r} only (a drum track too, when named)"
         drums = "drums included" if self.include_drums else "drums excluded"
-        return f"all tracks merged, {drums}"
+        return f"all tracks {'kept apart' if self.separate else 'merged'}, {drums}"
 
 
 def apply_track_policy(score: Score, policy: TrackPolicy) -> tuple[Score, str]:
@@ -45,7 +47,8 @@ def apply_track_policy(score: Score, policy: TrackPolicy) -> tuple[Score, str]:
         if not kept:
             raise TrackPolicyError("drums only", "only drum tracks (use --drums to keep them)")
         dropped_drums = sum(t.is_drum for t in with_notes) - sum(t.is_drum for t in kept)
-        note = f"merged {len(kept)} track{'s' if len(kept) != 1 else ''}"
+        verb = "kept" if policy.separate else "merged"
+        note = f"{verb} {len(kept)} track{'s' if len(kept) != 1 else ''}"
         if dropped_drums:
             note += f", dropped {dropped_drums} drum track{'s' if dropped_drums != 1 else ''}"
     return score.with_tracks(kept), note

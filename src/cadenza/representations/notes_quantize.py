@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cadenza.errors import CadenzaError
 from cadenza.music.score import DEFAULT_TEMPO_BPM, Score
+from cadenza.music.tracks import TrackPolicyError
 
 TICKS_PER_QUARTER = 12  # 16ths are 3, triplet 8ths 4, triplet 16ths 2
 MAX_TRACKS = 16
@@ -115,9 +115,10 @@ class QuantizedPiece:
 def quantize_piece(score: Score, velocity_bins: int = 0) -> QuantizedPiece | None:
     """Snap a score to the grid; None when it has no notes."""
     if len(score.tracks) > MAX_TRACKS:
-        raise CadenzaError(
+        raise TrackPolicyError(
+            "too many tracks",
             f"the notes representation holds at most {MAX_TRACKS} tracks; "
-            f"this score has {len(score.tracks)}"
+            f"this score has {len(score.tracks)}",
         )
     if not score.note_count:
         return None
