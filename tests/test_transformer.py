@@ -184,3 +184,19 @@ def test_train_then_generate_on_the_command_line(tmp_path, corpus, capsys):
     assert main(["generate", str(run), "-o", str(song), "--length", "50", "--seed", "1"]) == 0
     onsets = np.unique(read_midi(song).tracks[0].onsets)
     assert len(onsets) == 50 and np.allclose(np.diff(onsets), 0.5)
+
+
+def test_two_steps_from_one_state_do_not_disturb_each_other():
+    model = _model(context=16)
+    tokens = torch.randint(0, 30, (1, 6))
+    with torch.no_grad():
+        _, _, state = model(tokens)
+        first, _, after_first = model(torch.tensor([[1]]), state=state)
+        second, _, after_second = model(torch.tensor([[2]]), state=state)  # writes a copy
+        again, _, _ = model(torch.tensor([[3]]), state=after_first)
+        fresh, _, _ = model(torch.cat([tokens, torch.tensor([[1, 3]])], dim=1))
+        other, _, _ = model(torch.cat([tokens, torch.tensor([[2]])], dim=1))
+    assert after_first.tokens[0, -1] == 1 and after_second.tokens[0, -1] == 2
+    assert torch.allclose(again[:, -1], fresh[:, -1], atol=1e-5)
+    assert torch.allclose(second[:, -1], other[:, -1], atol=1e-5)
+    assert not torch.allclose(first, second)

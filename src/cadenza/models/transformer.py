@@ -69,16 +69,36 @@ PRESETS: dict[str, dict] = {
 
 @dataclass(frozen=True)
 class KVCache:
-    """What a transformer has read: per layer keys and values (B, heads, S, head width), and
-    the S token ids they belong to, oldest first, at positions 0 to S - 1."""
+    """What a transformer has read: per layer the keys and values of `length` tokens, and
+    their ids, oldest first, at positions 0 to length - 1.
 
-    keys: tuple[torch.Tensor, ...]
-    values: tuple[torch.Tensor, ...]
-    tokens: torch.Tensor  # (B, S)
+    The memory has room for a whole context and later steps write into it in place (a
+    concatenation per step took a third of the step's time); a state stays valid after a
+    step from it, and a second step from the same state copies the memory first."""
+
+    memory: tuple[torch.Tensor, ...]  # per layer (2, B, heads, context, head width)
+    token_memory: torch.Tensor  # (B, context)
+    length: int
+    written: list[int]  # how far the shared memory is written, by whichever state
 
     @property
-    def length(self) -> int:
-        return self.tokens.shape[1]
+    def tokens(self) -> torch.Tensor:
+        return self.token_memory[:, : self.length]  # (B, S)
+
+    @property
+    def keys(self) -> tuple[torch.Tensor, ...]:
+        return tuple(layer[0, :, :, : self.length] for layer in self.memory)  # (B, heads, S, D)
+
+    @property
+    def values(self) -> tuple[torch.Tensor, ...]:
+        return tuple(layer[1, :, :, : self.length] for layer in self.memory)
+
+    def writable(self) -> KVCache:
+        """This state, or a copy of it where a step from it has already written on."""
+        if self.written[0] == self.length:
+            return self
+        memory = tuple(layer.clone() for layer in self.memory)
+        return KVCache(memory, self.token_memory.clone(), self.length, [self.length])
 
 
 class SelfAttention(nn.Module):
@@ -86,29 +106,33 @@ class SelfAttention(nn.Module):
 
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
-        self.heads, self.dropout = config.heads, config.dropout
+        self.heads, self.dropout, self.context = config.heads, config.dropout, config.context
         self.qkv = nn.Linear(config.width, 3 * config.width)
         self.projection = nn.Linear(config.width, config.width)
         self.residual_dropout = nn.Dropout(config.dropout)
 
     def forward(
-        self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        self, x: torch.Tensor, memory: torch.Tensor | None, start: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Attend from `x` (B, T, C) at positions start.. to them and the `start` keys in
+        `memory`; return the result and the memory with the new keys and values written."""
         B, T, C = x.shape
-        q, k, v = self.qkv(x).view(B, T, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
-        mask, causal = None, True  # (B, heads, T, C / heads) each
-        if past is not None:
-            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
-            causal = False
+        qkv = self.qkv(x).view(B, T, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv  # (B, heads, T, C / heads) each
+        if memory is None:
+            memory = qkv.new_empty(2, B, self.heads, self.context, C // self.heads)
+        memory[:, :, :, start : start + T] = qkv[1:].detach()
+        mask, causal = None, start == 0
+        if start:
+            k, v = memory[0, :, :, : start + T], memory[1, :, :, : start + T]
             if T > 1:  # new query i sees every cached key and the new keys up to itself
-                S = k.shape[2] - T
-                mask = torch.ones(T, S + T, dtype=torch.bool, device=x.device).tril(S)
+                mask = torch.ones(T, start + T, dtype=torch.bool, device=x.device).tril(start)
         dropout = self.dropout if self.training else 0.0
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=causal
         )  # (B, heads, T, C / heads)
         y = self.residual_dropout(self.projection(y.transpose(1, 2).reshape(B, T, C)))
-        return y, k, v
+        return y, memory
 
 
 class Block(nn.Module):
@@ -123,11 +147,11 @@ class Block(nn.Module):
         self.contract = nn.Linear(4 * config.width, config.width)
         self.mlp_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None):
-        attended, k, v = self.attention(self.attention_norm(x), past)
+    def forward(self, x: torch.Tensor, memory: torch.Tensor | None, start: int):
+        attended, memory = self.attention(self.attention_norm(x), memory, start)
         x = x + attended
         hidden = F.gelu(self.expand(self.mlp_norm(x)), approximate="tanh")  # (B, T, 4C)
-        return x + self.mlp_dropout(self.contract(hidden)), k, v
+        return x + self.mlp_dropout(self.contract(hidden)), memory
 
 
 class Transformer(nn.Module):
@@ -199,16 +223,20 @@ class Transformer(nn.Module):
 
     def _extend(self, tokens: torch.Tensor, past: KVCache | None) -> tuple[torch.Tensor, KVCache]:
         """One pass over `tokens` after the cached ones; the cache must have room for them."""
-        start = past.length if past is not None else 0
-        positions = torch.arange(start, start + tokens.shape[1], device=tokens.device)
-        x = self.token_embedding(tokens) + self.position_embedding(positions)  # (B, T, C)
-        x = self.embedding_dropout(x)
-        keys, values = [], []
+        B, T = tokens.shape
+        if past is None:
+            start, memory = 0, [None] * len(self.blocks)
+            token_memory = tokens.new_empty(B, self.config.context)
+            written = [0]
+        else:
+            past = past.writable()
+            start, memory = past.length, list(past.memory)
+            token_memory, written = past.token_memory, past.written
+        positions = self.position_embedding.weight[start : start + T]  # (T, C)
+        x = self.embedding_dropout(self.token_embedding(tokens) + positions)  # (B, T, C)
         for index, block in enumerate(self.blocks):
-            layer_past = (past.keys[index], past.values[index]) if past is not None else None
-            x, k, v = block(x, layer_past)
-            keys.append(k)
-            values.append(v)
+            x, memory[index] = block(x, memory[index], start)
         logits = F.linear(self.final_norm(x), self.token_embedding.weight)  # (B, T, V): tied
-        seen = tokens if past is None else torch.cat([past.tokens, tokens], dim=1)
-        return logits, KVCache(tuple(keys), tuple(values), seen)
+        token_memory[:, start : start + T] = tokens
+        written[0] = start + T
+        return logits, KVCache(tuple(memory), token_memory, start + T, written)
