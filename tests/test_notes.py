@@ -234,7 +234,7 @@ def test_bad_input_gives_one_clear_sentence():
     assert str(error.value) == (
         "the notes representation holds at most 16 tracks; this score has 17"
     )
-    with pytest.raises(CadenzaError, match="velocity_bins must be in 0..32, got 40"):
+    with pytest.raises(CadenzaError, match=r"velocity_bins must be in 0\.\.32, got 40"):
         NotesRepresentation(velocity_bins=40)
 
 
