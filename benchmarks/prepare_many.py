@@ -1,6 +1,6 @@
 """`cadenza prepare` on many small MIDI files: throughput and memory as the count grows.
 
-    .venv/bin/python -m benchmarks.prepare_many [--counts 10000 100000]
+    .venv/bin/python -m benchmarks.prepare_many [--counts 10000 100000] [--representation notes]
 
 The files are made from the tutorial's 92 MIDI files: 8-bar excerpts, transposed by -6..+5
 semitones and started a few ticks later, so that every file's content is different. The
@@ -24,7 +24,8 @@ RUN_AND_MEASURE = """
 import json, resource, sys, time
 from cadenza.cli import main
 started = time.perf_counter()
-code = main(["prepare", sys.argv[1], "-o", sys.argv[2], "--quiet", "--min-tokens", "4"])
+code = main(["prepare", sys.argv[1], "-o", sys.argv[2], "--quiet", "--min-tokens", "4",
+             "--representation", sys.argv[3]])
 seconds = time.perf_counter() - started
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -58,8 +59,8 @@ def make_files(source: Path, target: Path, count: int) -> int:
     return written
 
 
-def measure(folder: Path, output: Path) -> dict:
-    result = run_python(RUN_AND_MEASURE, str(folder), str(output))
+def measure(folder: Path, output: Path, representation: str = "chord") -> dict:
+    result = run_python(RUN_AND_MEASURE, str(folder), str(output), representation)
     result["summary"] = json.loads((output / "manifest.json").read_text())
     return result
 
@@ -69,6 +70,7 @@ def main() -> None:
     parser.add_argument("--midi-dir", type=Path, default=REPO.parent / "shared/data/midi_songs")
     parser.add_argument("--counts", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/cadenza-prepare-many"))
+    parser.add_argument("--representation", default="chord", help="what to tokenize into")
     args = parser.parse_args()
     rows = []
     for count in args.counts:
@@ -76,7 +78,7 @@ def main() -> None:
         started = time.perf_counter()
         make_files(args.midi_dir, args.scratch / "files", count)
         made = time.perf_counter() - started
-        result = measure(args.scratch / "files", args.scratch / "corpus")
+        result = measure(args.scratch / "files", args.scratch / "corpus", args.representation)
         summary = result["summary"]
         size = sum(p.stat().st_size for p in (args.scratch / "files").rglob("*.mid"))
         rows.append(
@@ -88,9 +90,10 @@ def main() -> None:
         print(rows[-1], f"(files made in {made:.0f} s)", flush=True)
         shutil.rmtree(args.scratch, ignore_errors=True)
     counts = " ".join(str(c) for c in args.counts)
-    body = f"""## prepare: many small MIDI files
+    chosen = "" if args.representation == "chord" else f" --representation {args.representation}"
+    body = f"""## prepare: many small MIDI files{chosen.replace(" --representation", ",")}
 
-Command: `.venv/bin/python -m benchmarks.prepare_many --counts {counts}`
+Command: `.venv/bin/python -m benchmarks.prepare_many --counts {counts}{chosen}`
 Machine: {machine()}
 
 | files | mean size | seconds | files per second | tokens | files kept | peak memory, main process | peak memory, largest worker |
@@ -101,7 +104,7 @@ Target: 1,000+ files per second on 2 cores, with memory that stays flat as the c
 (tokens stream to disk; the main process keeps only per-piece offsets and the vocabulary).
 """  # noqa: E501 (a markdown table row is one line)
     print(body)
-    write_section("prepare-many", body)
+    write_section("prepare-many" + chosen.replace(" --representation ", "-"), body)
 
 
 if __name__ == "__main__":
