@@ -1,6 +1,8 @@
-"""Chord LSTM on the Bach chorales as piano-roll frames: the test NLL per frame, in nats.
+"""Models on the Bach chorales as piano-roll frames: the test NLL per frame, in nats.
 
     .venv/bin/python -m benchmarks.frames --minutes 5
+    .venv/bin/python -m benchmarks.frames --representation frame-notes \
+        --model transformer --preset default --minutes 20
 
 Every chorale in music21's corpus (350 files) is sampled in quarter-note frames, as JSB
 Chorales is, and goes to train, valid or test (60/20/20, JSB's proportions) by the hash of
@@ -9,6 +11,11 @@ hashes must agree), `cadenza train --model chord-lstm` learns the .npz corpus fo
 --minutes, and `cadenza evaluate --frames-nll` scores the test split. The corpus is small
 (about 12,000 training frames), so batches of 16 windows of 64 frames (not 64 of 100) give
 the optimizer enough steps per epoch before early stopping.
+
+With `--representation frame-notes` the same .npz is prepared with each frame spelled as its
+keys low to high, then Frame (windows of 256 tokens, about 50 frames, by default); its
+`--frames-nll` figure is exact, no mixture, and is set beside chord-lstm's on frame tokens.
+`--no-write` prints the section instead of writing it into RESULTS.md.
 """
 
 from __future__ import annotations
@@ -51,8 +58,14 @@ def build_dataset(folder: Path) -> tuple[dict, float]:
     return {"files": len(files), "splits": counts}, time.perf_counter() - started
 
 
+CHORD_LSTM_FRAMES_NLL = 7.548  # RESULTS.md, section "frames": chord-lstm on frame tokens, 8 min
+WINDOWS = {"frames": 64, "frame-notes": 256}  # tokens per window: about 64 and 50 frames
+
+
 def training_flags(args: argparse.Namespace) -> list[str]:
-    return ["--batch-size", str(args.batch_size), "--window", str(args.window),
+    window = args.window or WINDOWS[args.representation]
+    return ["--model", args.model, "--preset", args.preset, "--batch-size",
+            str(args.batch_size), "--window", str(window),
             "--max-minutes", f"{args.minutes:g}"]  # fmt: skip
 
 
@@ -65,8 +78,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=8.0, help="training budget (8)")
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--window", type=int, default=64)
+    parser.add_argument("--window", type=int, help="tokens per window (frames 64, notes 256)")
+    parser.add_argument("--representation", choices=sorted(WINDOWS), default="frames")
+    parser.add_argument("--model", default="chord-lstm")
+    parser.add_argument("--preset", default="default")
     parser.add_argument("--work", type=Path, help="keep the dataset, corpus and run here")
+    parser.add_argument("--no-write", action="store_true", help="print, leave RESULTS.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         work = args.work or Path(scratch)
@@ -76,7 +93,7 @@ def main() -> None:
         hashes = {}
         for suffix in ("npz", "mat"):
             cadenza("prepare", str(work / f"bach-frames.{suffix}"), "-o", str(work / suffix),
-                    "--quiet")  # fmt: skip
+                    "--representation", args.representation, "--quiet")  # fmt: skip
             manifest = json.loads((work / suffix / "manifest.json").read_text())
             hashes[suffix] = manifest["corpus_hash"]
         assert hashes["npz"] == hashes["mat"], "the .npz and .mat corpora differ"
@@ -84,15 +101,18 @@ def main() -> None:
         if run.exists():
             raise SystemExit(f"{run} exists: give another --work folder")
         started = time.perf_counter()
-        cadenza("train", str(work / "npz"), "-o", str(run), "--model", "chord-lstm",
-                *training_flags(args), "--quiet")  # fmt: skip
+        cadenza("train", str(work / "npz"), "-o", str(run), *training_flags(args), "--quiet")
         train_seconds = time.perf_counter() - started
         printed = cadenza("evaluate", str(run), "--frames-nll")
         result = json.loads((run / "frames-nll.json").read_text())
         config = json.loads((run / "config.json").read_text())
-    body = report(args, counts, build_seconds, sizes, manifest, result, config, train_seconds)
+    exact = args.representation == "frame-notes"
+    body = (report_notes if exact else report)(
+        args, counts, build_seconds, sizes, manifest, result, config, train_seconds
+    )
     print(printed + "\n" + body)
-    write_section("frames", body)
+    if not args.no_write:
+        write_section("frame-notes" if exact else "frames", body)
 
 
 def report(args, counts, build_seconds, sizes, manifest, result, config, train_seconds) -> str:
@@ -108,7 +128,7 @@ def report(args, counts, build_seconds, sizes, manifest, result, config, train_s
 
 Command: `.venv/bin/python -m benchmarks.frames --minutes {args.minutes:g}`, which runs
 `cadenza prepare bach-frames.npz -o corpus`,
-`cadenza train corpus -o run --model chord-lstm {" ".join(training_flags(args))}` and
+`cadenza train corpus -o run {" ".join(training_flags(args))}` and
 `cadenza evaluate run --frames-nll`.
 Machine: {machine()} (shared with other work while it ran: timings are noisy)
 
@@ -129,6 +149,30 @@ The {counts["files"]} chorale files of music21's corpus, sampled in quarter-note
 Training: {results["epochs"]} epochs in {train_seconds / 60:.1f} min ({stop}), best validation loss {results["best_val_loss"]:.3f} nats per token. The weight w minimizes the validation NLL ({result["validation_nll"]:.3f} nats per frame over {result["validation_frames"]:,} frames). Rule: {result["rule"]}.
 
 Not directly comparable with the published JSB Chorales tables (Boulanger-Lewandowski et al. 2012 and later work): those use their own 229/76/77 split of 382 chorales, while this set is music21's {counts["files"]} chorale files under a hash split, so the pieces, their number and their keys differ. The figure is defined as theirs is (nats per frame over all test frames, each with a finite cost); the same commands on the original `JSB Chorales.pickle` (with `--allow-pickle`) give a comparable one.
+"""  # noqa: E501 (a markdown table row is one line)
+
+
+def report_notes(args, counts, build_seconds, sizes, manifest, result, config, seconds) -> str:
+    """The RESULTS.md section of a frame-notes run: the exact figure beside chord-lstm's."""
+    results, splits = config["results"], counts["splits"]
+    stop = "early stop" if results["stopped_early"] else "budget or epochs"
+    flags = " ".join(training_flags(args))
+    return f"""## Frame datasets, frame-notes: {args.model} on the Bach chorales, exact test NLL per frame
+
+Command: `.venv/bin/python -m benchmarks.frames --representation frame-notes --model {args.model} --preset {args.preset} --minutes {args.minutes:g}`, which runs
+`cadenza prepare bach-frames.npz -o corpus --representation frame-notes`,
+`cadenza train corpus -o run {flags}` and `cadenza evaluate run --frames-nll`.
+Machine: {machine()} (shared with other work while it ran: timings are noisy)
+
+The same {counts["files"]} chorales, quarter-note frames and hash split as the `frames` section ({splits["train"][1]:,} / {splits["valid"][1]:,} / {splits["test"][1]:,} train / valid / test frames; built in {build_seconds:.0f} s), each frame spelled as its keys low to high, then `Frame`: vocabulary {manifest["vocab_size"]} tokens (START, 88 keys, Frame), {manifest["tokens_per_split"]["train"]:,} training tokens. The figure is exact: at each step the logits are masked to the keys above the frame's previous key and Frame, so the model is a distribution over all 2^88 frames and needs no Bernoulli mixture.
+
+| model | test NLL per frame (nats) |
+|---|---:|
+| {args.model} (`{args.preset}` preset) on frame-notes, exact | **{result["test_nll"]:.3f}** |
+| chord-lstm on frame tokens mixed with Bernoulli keys (section `frames`) | {CHORD_LSTM_FRAMES_NLL:.3f} |
+| independent Bernoulli keys alone (Laplace-smoothed, fitted on the training frames) | {result["test_bernoulli_nll"]:.3f} |
+
+Test: {result["test_sequences"]} sequences, {result["test_frames"]:,} frames, {result["test_tokens"]:,} tokens ({result["test_nll_per_token"]:.3f} nats per token); validation {result["validation_nll"]:.3f} nats per frame. Training: {results["epochs"]} epochs in {seconds / 60:.1f} min ({stop}), best validation loss {results["best_val_loss"]:.3f} nats per token (the unmasked softmax). Rule: {result["rule"]}.
 """  # noqa: E501 (a markdown table row is one line)
 
 
