@@ -15,6 +15,7 @@ from cadenza.music import Note, Score, TempoChange, Track, read_score, write_mid
 from cadenza.music.notation import read_notation
 from cadenza.outputs.audio import (
     AudioSettings,
+    WavInfo,
     check_soundfont,
     read_wav_info,
     render_wav,
@@ -222,3 +223,147 @@ def test_render_never_overwrites_a_musicxml_input(tmp_path):
     result = render_file(source, None, RenderSettings(("musicxml", "roll")))
     assert source.read_bytes() == before and "musicxml" not in result.files
     assert result.files["roll"] == [tmp_path / "piece-roll.png"]
+
+
+def long_piece(notes: int, seed: int = 0) -> Score:
+    """`notes` random notes of one piano track, 20 to a quarter at 120 bpm: 300,000 notes make
+    15,000 quarters, 2 hours 5 minutes of sound."""
+    rng = np.random.default_rng(seed)
+    onsets = np.sort(rng.uniform(0, notes / 20, notes))
+    track = Track(name="Piano", onsets=onsets, durations=rng.uniform(0.1, 1.0, notes),
+                  pitches=rng.integers(36, 96, notes), velocities=np.full(notes, 80))  # fmt: skip
+    return Score(tracks=[track], tempos=[TempoChange(0.0, 120.0)], title="long")
+
+
+# VmHWM, not getrusage: ru_maxrss survives exec, so a child started from a big pytest
+# process would report the parent's memory as its own
+MEASURED = """
+import json, re, resource, sys
+from pathlib import Path
+from cadenza.cli import main
+code = main(sys.argv[1:])
+status = Path("/proc/self/status").read_text()
+own = int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) / 1024
+print(json.dumps({"code": code, "own_mib": own,
+                  "child_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+
+def measured_cli(*args: str) -> dict:
+    """Run `cadenza ARGS` in a fresh interpreter: its exit code and peak memory (own, and at
+    most that of its largest child)."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", MEASURED, *args], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def write_wav(path: Path, frames: np.ndarray, rate: int = 8000, repeat: int = 1) -> None:
+    """A 16-bit stereo WAV of the (n, 2) int16 `frames`, `repeat` times over, written in blocks."""
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(2)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        block = frames.astype("<i2").tobytes()
+        for _ in range(repeat):
+            wav.writeframesraw(block)
+
+
+def test_wav_loudness_by_hand_across_blocks(tmp_path):
+    from cadenza.outputs.audio import WAV_BLOCK_FRAMES
+
+    frames = np.full((WAV_BLOCK_FRAMES * 2 + 5, 2), 16384, np.int16)  # half of full scale
+    frames[1::2] *= -1
+    frames[-1, 1] = -32768  # one sample at full scale, in the last, short block
+    write_wav(tmp_path / "a.wav", frames)
+    info = read_wav_info(tmp_path / "a.wav")
+    count = frames.size
+    assert info.seconds == pytest.approx(len(frames) / 8000)
+    assert info.peak == 1.0
+    assert info.rms == pytest.approx(np.sqrt(((count - 1) * 0.25 + 1.0) / count), rel=1e-12)
+    write_wav(tmp_path / "silent.wav", np.zeros((0, 2), np.int16))
+    assert read_wav_info(tmp_path / "silent.wav") == WavInfo(0.0, 0.0, 0.0)
+
+
+def test_wav_loudness_is_measured_in_bounded_memory(tmp_path):
+    frames = np.tile(np.array([[1000, -1000], [-2000, 2000]], np.int16), (1 << 16, 1))
+    write_wav(tmp_path / "big.wav", frames, repeat=1200)  # 600 MiB: 5.5 hours at 8 kHz
+    code = ("import json, re, sys; from pathlib import Path; "
+            "from cadenza.outputs.audio import read_wav_info; "
+            "info = read_wav_info(Path(sys.argv[1])); "
+            "status = Path('/proc/self/status').read_text(); "
+            "peak = int(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1)) / 1024; "
+            "print(json.dumps([info.rms, info.peak, peak]))")  # fmt: skip
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "big.wav")],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    rms, peak, peak_mib = json.loads(done.stdout)
+    assert rms == pytest.approx(np.sqrt((1000**2 + 2000**2) / 2) / 32768)
+    assert peak == 2000 / 32768
+    assert peak_mib < 300  # the whole file as float64 would be 2.4 GiB
+
+
+def test_a_long_piece_s_roll_is_one_image_of_fixed_size(tmp_path, monkeypatch):
+    from cadenza.outputs import pianoroll_png
+
+    score = long_piece(pianoroll_png.MOST_NOTE_SHAPES + 1)
+    axes = piano_roll_figure(score).axes[0]
+    (image,) = axes.get_images()
+    assert not axes.collections  # no shape per note
+    assert image.get_array().shape == (96 - 36, pianoroll_png.ROLL_COLUMNS, 4)
+    monkeypatch.setattr(pianoroll_png, "ROLL_COLUMNS", 8)  # by hand: 8 columns of 0.5 quarter
+    track = Track.from_notes([Note(0.0, 1.0, 60), Note(2.0, 0.1, 62), Note(3.0, 1.0, 61)])
+    coverage = pianoroll_png.roll_coverage(track, 60, 62, end=4.0)
+    assert coverage.astype(int).tolist() == [
+        [1, 1, 0, 0, 0, 0, 0, 0],  # C4 for two columns
+        [0, 0, 0, 0, 0, 0, 1, 1],
+        [0, 0, 0, 0, 1, 0, 0, 0],  # a note shorter than a column marks the one it starts in
+    ]
+    path = write_piano_roll(score, tmp_path / "long-roll.png")
+    from matplotlib.image import imread
+
+    assert imread(path).shape == (500, 1200, 4)
+
+
+def test_sheet_music_of_a_long_piece_is_refused_before_any_work(tmp_path, capsys):
+    from cadenza.outputs.render import MOST_NOTATION_NOTES
+
+    song = write_midi(long_piece(MOST_NOTATION_NOTES + 1), tmp_path / "long.mid")
+    assert main(["render", str(song), "--formats", "roll,musicxml", "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "20001 notes is too long for musicxml" in error and "--formats roll" in error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mid"]
+
+
+@pytest.mark.slow
+@needs_audio
+def test_a_two_hour_midi_renders_in_under_1_gb(tmp_path):
+    song = write_midi(long_piece(300_000), tmp_path / "huge.mid")
+    out = tmp_path / "out"
+    measured = measured_cli("render", str(song), "--formats", "roll,wav", "--sample-rate",
+                            "8000", "-o", str(out), "--quiet")  # fmt: skip
+    assert measured["code"] == 0
+    assert measured["own_mib"] < 1024 and measured["child_mib"] < 1024
+    assert sorted(p.name for p in out.iterdir()) == ["huge-roll.png", "huge.wav"]
+    assert read_wav_info(out / "huge.wav").seconds > 2 * 3600
+
+
+@needs_audio
+def test_an_interrupted_render_stops_the_synthesizer_and_leaves_no_file(tmp_path, monkeypatch):
+    import threading
+
+    from cadenza.outputs import audio
+
+    monkeypatch.setattr(audio, "POLL_S", 0.01)
+    song = write_midi(long_piece(3000), tmp_path / "song.mid")  # 150 quarters
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    with pytest.raises(CadenzaError, match="audio stopped"):
+        render_wav(song, tmp_path / "song.wav", AudioSettings(sample_rate=8000), stop)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["song.mid"]

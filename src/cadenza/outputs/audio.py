@@ -8,9 +8,12 @@ pieces at once without sharing a synthesizer, and a crash in the synthesizer end
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
+import threading
+import time
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,8 @@ DEBIAN_SOUNDFONTS = (
 SOUNDFONT_VARIABLE = "CADENZA_SOUNDFONT"
 INSTALL_HINT = "on Debian or Ubuntu: apt-get install fluidsynth fluid-soundfont-gm"
 RENDER_TIMEOUT_S = 600
+POLL_S = 0.2  # how often a running synthesis looks whether it should stop
+WAV_BLOCK_FRAMES = 1 << 18  # frames read at a time to measure loudness: 1 MB of stereo
 
 
 @dataclass(frozen=True)
@@ -90,8 +95,15 @@ def check_soundfont(path: Path) -> None:
         raise CadenzaError(f"{path}: not a SoundFont 2 file (.sf2)")
 
 
-def render_wav(midi: Path, path: Path, settings: AudioSettings = AudioSettings()) -> WavInfo:
-    """Synthesize the MIDI file `midi` into the WAV file `path` (16-bit stereo), atomically."""
+def render_wav(
+    midi: Path,
+    path: Path,
+    settings: AudioSettings = AudioSettings(),
+    stop: threading.Event | None = None,
+) -> WavInfo:
+    """Synthesize the MIDI file `midi` into the WAV file `path` (16-bit stereo), atomically.
+
+    Setting `stop` (from another thread) ends FluidSynth and leaves no file behind."""
     program = fluidsynth_program()
     soundfont = find_soundfont(settings.soundfont)
     with atomic_path(path) as temporary:
@@ -99,34 +111,60 @@ def render_wav(midi: Path, path: Path, settings: AudioSettings = AudioSettings()
             program, "-n", "-i", "-q", "-F", str(temporary), "-T", "wav",
             "-r", str(settings.sample_rate), "-g", str(settings.gain), str(soundfont), str(midi),
         ]  # fmt: skip
-        try:
-            finished = subprocess.run(
-                command, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise CadenzaError(f"{midi}: FluidSynth took over {RENDER_TIMEOUT_S} s") from None
-        if finished.returncode != 0 or temporary.stat().st_size <= 44:
-            said = (finished.stderr or finished.stdout).strip().splitlines()
-            reason = said[-1] if said else f"exit status {finished.returncode}"
+        returncode, said = _run_synthesizer(command, midi, stop)
+        if returncode != 0 or temporary.stat().st_size <= 44:
+            lines = said.strip().splitlines()
+            reason = lines[-1] if lines else f"exit status {returncode}"
             raise CadenzaError(f"{midi}: FluidSynth could not render it ({reason})")
         info = read_wav_info(temporary)
     return info
 
 
+def _run_synthesizer(command: list[str], midi: Path, stop: threading.Event | None):
+    """Run FluidSynth to its end: (exit status, what it said). Whatever stops the wait (a
+    timeout, `stop`, Ctrl-C) ends the process first, so its half-written file can go."""
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        deadline = time.monotonic() + RENDER_TIMEOUT_S
+        try:
+            while True:
+                try:
+                    said, _ = process.communicate(timeout=POLL_S)
+                    return process.returncode, said or ""
+                except subprocess.TimeoutExpired:
+                    pass
+                if stop is not None and stop.is_set():
+                    raise CadenzaError(f"{midi}: audio stopped")
+                if time.monotonic() > deadline:
+                    raise CadenzaError(f"{midi}: FluidSynth took over {RENDER_TIMEOUT_S} s")
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
 def read_wav_info(path: Path) -> WavInfo:
-    """Length, RMS and peak of a 16-bit PCM WAV file."""
+    """Length, RMS and peak of a 16-bit PCM WAV file, read in blocks (bounded memory).
+
+    RMS = sqrt(sum(x^2) / n) and peak = max |x| over all n samples x of every channel,
+    with full scale (32768) = 1; the sum of squares is kept exactly, in integers."""
     try:
         with wave.open(str(path), "rb") as wav:
             if wav.getsampwidth() != 2:
                 raise CadenzaError(f"{path}: expected 16-bit samples")
-            frames = wav.readframes(wav.getnframes())
             seconds = wav.getnframes() / wav.getframerate()
+            count, squares, peak = 0, 0, 0
+            while block := wav.readframes(WAV_BLOCK_FRAMES):
+                samples = np.frombuffer(block, dtype="<i2").astype(np.int64)
+                count += len(samples)
+                squares += int(np.dot(samples, samples))
+                peak = max(peak, int(np.abs(samples).max()))
     except (wave.Error, EOFError) as error:
         raise CadenzaError(f"{path}: not a readable WAV file ({error})") from None
-    samples = np.frombuffer(frames, dtype="<i2").astype(np.float64) / 32768.0
-    if not len(samples):
+    if not count:
         return WavInfo(seconds, 0.0, 0.0)
-    return WavInfo(seconds, float(np.sqrt(np.mean(samples**2))), float(np.abs(samples).max()))
+    return WavInfo(seconds, math.sqrt(squares / count) / 32768.0, peak / 32768.0)
 
 
 def seconds_at(score: Score, quarters: float) -> float:

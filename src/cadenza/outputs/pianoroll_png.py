@@ -1,7 +1,10 @@
 """A piano-roll picture: one bar per note, time (quarters) across, pitch up, one colour a track.
 
 Drawn with matplotlib's object API (a `Figure` and an Agg canvas, no pyplot), which keeps no
-global state, so several requests of a web server can draw at once.
+global state, so several requests of a web server can draw at once. A piece of more notes than
+a picture can show (a two-hour MIDI file of 300,000 notes) is drawn as an image of
+ROLL_COLUMNS time columns instead of one shape per note: a matplotlib shape costs about 0.5 KB,
+the image a fixed few MB, whatever the number of notes.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from cadenza.music.score import Score, Track
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MOST_NOTE_SHAPES = 20_000  # above this many notes, the roll is drawn as an image
+ROLL_COLUMNS = 2400  # time columns of that image: twice the picture's 1200 pixels
 
 
 def piano_roll_figure(score: Score, title: str = ""):
@@ -25,13 +30,17 @@ def piano_roll_figure(score: Score, title: str = ""):
     figure = Figure(figsize=(12, 5), dpi=100)
     axes = figure.add_subplot()
     pitched = [track for track in score.tracks if len(track)]
-    for number, track in enumerate(pitched):
-        colour = "#7f7f7f" if track.is_drum else COLOURS[number % len(COLOURS)]
-        bars = PolyCollection(  # one collection, not a Rectangle per note: 10x faster to draw
-            note_rectangles(track), facecolors=colour, alpha=0.85, linewidths=0,
-            label=track.name or f"track {number + 1}",
-        )  # fmt: skip
-        axes.add_collection(bars)
+    colours = [_colour(track, number) for number, track in enumerate(pitched)]
+    labels = [track.name or f"track {number + 1}" for number, track in enumerate(pitched)]
+    if score.note_count > MOST_NOTE_SHAPES:
+        _draw_image(axes, score, pitched, colours, labels)
+    else:
+        for track, colour, label in zip(pitched, colours, labels, strict=True):
+            bars = PolyCollection(  # one collection, not a Rectangle per note: 10x faster
+                note_rectangles(track), facecolors=colour, alpha=0.85, linewidths=0,
+                label=label,
+            )  # fmt: skip
+            axes.add_collection(bars)
     low, high = _pitch_range(score)
     axes.set_ylim(low - 1.5, high + 1.5)
     axes.set_xlim(0, max(score.end, 1.0))
@@ -41,10 +50,46 @@ def piano_roll_figure(score: Score, title: str = ""):
     axes.set_xlabel("time (quarter notes)")
     axes.set_ylabel("pitch")
     axes.set_title(title or score.title or "piano roll")
-    if len(pitched) > 1:
+    if len(pitched) > 1 and score.note_count <= MOST_NOTE_SHAPES:
         axes.legend(loc="upper right", fontsize=8)
     figure.tight_layout()
     return figure
+
+
+def _colour(track: Track, number: int) -> str:
+    return "#7f7f7f" if track.is_drum else COLOURS[number % len(COLOURS)]
+
+
+def _draw_image(axes, score: Score, tracks: list[Track], colours: list[str], labels) -> None:
+    """The notes as an RGBA image of (pitches, ROLL_COLUMNS); later tracks paint over earlier."""
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Patch
+
+    low, high = _pitch_range(score)
+    end = max(score.end, 1.0)
+    image = np.ones((high - low + 1, ROLL_COLUMNS, 4), np.float32)  # white paper
+    for track, colour in zip(tracks, colours, strict=True):
+        image[roll_coverage(track, low, high, end)] = to_rgba(colour, 0.85)
+    axes.imshow(image, origin="lower", aspect="auto", interpolation="nearest",
+                extent=(0.0, end, low - 0.5, high + 0.5))  # fmt: skip
+    pairs = zip(colours, labels, strict=True)
+    handles = [Patch(color=colour, label=label) for colour, label in pairs]
+    if len(handles) > 1:
+        axes.legend(handles=handles, loc="upper right", fontsize=8)
+
+
+def roll_coverage(track: Track, low: int, high: int, end: float) -> np.ndarray:
+    """(high - low + 1, ROLL_COLUMNS) bools: which time columns each pitch sounds in; a note
+    shorter than a column still marks the column it starts in."""
+    width = end / ROLL_COLUMNS  # quarters per column
+    first = np.clip((track.onsets / width).astype(np.int64), 0, ROLL_COLUMNS - 1)
+    last = np.clip(np.ceil((track.onsets + track.durations) / width).astype(np.int64) - 1,
+                   first, ROLL_COLUMNS - 1)  # fmt: skip
+    rows = track.pitches.astype(np.int64) - low
+    changes = np.zeros((high - low + 1, ROLL_COLUMNS + 1), np.int32)  # +1 at a start, -1 after
+    np.add.at(changes, (rows, first), 1)
+    np.add.at(changes, (rows, last + 1), -1)
+    return np.cumsum(changes, axis=1)[:, :ROLL_COLUMNS] > 0
 
 
 def note_rectangles(track: Track) -> np.ndarray:

@@ -8,9 +8,10 @@ process while the notation and the roll are made here, so the slowest part sets 
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from cadenza.music.score import Score
 from cadenza.outputs.audio import AudioSettings, find_soundfont, fluidsynth_program, render_wav
 
 FORMATS = ("wav", "musicxml", "svg", "png", "roll")
+NOTATION_FORMATS = ("musicxml", "svg", "png")
+MOST_NOTATION_NOTES = 20_000  # music21 takes minutes and GBs beyond; a roll shows any length
 FORMAT_HELP = "wav (audio), musicxml, svg and png (sheet music), roll (piano-roll PNG)"
 
 
@@ -69,6 +72,14 @@ def output_stem(source: Path, output_dir: Path | None) -> Path:
     return (output_dir if output_dir is not None else source.parent) / source.stem
 
 
+class RenderInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a render, with the outputs finished before it (the others left no file)."""
+
+    def __init__(self, written: list[Path]) -> None:
+        super().__init__()
+        self.written = written
+
+
 def render_score(
     score: Score,
     stem: Path,
@@ -79,28 +90,53 @@ def render_score(
     """Make the asked outputs of `score` as `stem`.wav, .musicxml, .svg, .png, -roll.png.
 
     `midi` is the file to synthesize (a temporary one is written from `score` when None);
-    `say` receives one line per finished output."""
+    `say` receives one line per finished output. Whatever stops it (an error, Ctrl-C) ends
+    the synthesizer and leaves no temporary file; Ctrl-C raises `RenderInterrupted`."""
     if not score.note_count:
         raise CadenzaError(f"{stem.name}: has no notes to render")
-    result = Rendered()
-    formats = settings.formats
+    check_notation_size(score, settings.formats, stem.name)
+    result, stop = Rendered(), threading.Event()
+    try:
+        _render_all(score, stem, settings.formats, settings, midi, say, result, stop)
+    except KeyboardInterrupt:
+        written = [path for paths in result.files.values() for path in paths]
+        raise RenderInterrupted(written) from None
+    return result
+
+
+def check_notation_size(score: Score, formats: tuple[str, ...], name: str) -> None:
+    """Refuse sheet music of more notes than music21 and verovio engrave in bounded memory."""
+    asked = [format for format in formats if format in NOTATION_FORMATS]
+    if asked and score.note_count > MOST_NOTATION_NOTES:
+        others = ",".join(format for format in formats if format not in NOTATION_FORMATS)
+        instead = f"; give --formats {others}" if others else ""
+        raise CadenzaError(
+            f"{name}: {score.note_count} notes is too long for {', '.join(asked)} (sheet music "
+            f"of at most {MOST_NOTATION_NOTES} notes){instead}"
+        )
+
+
+def _render_all(score, stem, formats, settings, midi, say, result, stop) -> None:
     with (
         tempfile.TemporaryDirectory(prefix="cadenza-render-") as folder,
         ThreadPoolExecutor(2) as pool,
     ):
         running = []
-        if "wav" in formats:
-            source = midi if midi is not None else write_midi(score, Path(folder) / "audio.mid")
-            running.append(
-                pool.submit(_timed, result, say, "wav", lambda: _audio(source, stem, settings))
-            )
-        if "roll" in formats:
-            running.append(pool.submit(_timed, result, say, "roll", lambda: _roll(score, stem)))
-        if {"musicxml", "svg", "png"} & set(formats):
-            _notation(score, stem, formats, result, say)
-        for job in running:
-            job.result()
-    return result
+        try:
+            if "wav" in formats:
+                source = midi if midi is not None else write_midi(score, Path(folder) / "a.mid")
+                audio = lambda: _audio(source, stem, settings, stop)  # noqa: E731
+                running.append(pool.submit(_timed, result, say, "wav", audio))
+            if "roll" in formats:
+                running.append(pool.submit(_timed, result, say, "roll", lambda: _roll(score, stem)))
+            if set(NOTATION_FORMATS) & set(formats):
+                _notation(score, stem, formats, result, say)
+            for job in running:
+                job.result()
+        except BaseException:
+            stop.set()  # the synthesizer ends at once; the roll finishes (it takes seconds)
+            wait(running)
+            raise
 
 
 def _timed(result: Rendered, say, name: str, action: Callable[[], tuple[list[Path], str]]) -> None:
@@ -113,9 +149,9 @@ def _timed(result: Rendered, say, name: str, action: Callable[[], tuple[list[Pat
         say(f"  {name:<9}{shown}  ({note}{', ' if note else ''}{result.seconds[name]:.1f} s)")
 
 
-def _audio(midi: Path, stem: Path, settings: RenderSettings) -> tuple[list[Path], str]:
+def _audio(midi: Path, stem: Path, settings: RenderSettings, stop) -> tuple[list[Path], str]:
     path = stem.with_name(stem.name + ".wav")
-    info = render_wav(midi, path, settings.audio)
+    info = render_wav(midi, path, settings.audio, stop)
     return [path], f"{info.seconds:.1f} s of sound"
 
 
@@ -147,10 +183,11 @@ def _notation(score: Score, stem: Path, formats, result: Rendered, say) -> None:
 
 
 def _roll(score: Score, stem: Path) -> tuple[list[Path], str]:
-    from cadenza.outputs.pianoroll_png import write_piano_roll
+    from cadenza.outputs.pianoroll_png import MOST_NOTE_SHAPES, ROLL_COLUMNS, write_piano_roll
 
     path = stem.with_name(stem.name + "-roll.png")
-    return [write_piano_roll(score, path, stem.name)], ""
+    note = f"{ROLL_COLUMNS} time columns" if score.note_count > MOST_NOTE_SHAPES else ""
+    return [write_piano_roll(score, path, stem.name)], note
 
 
 def render_file(
