@@ -101,6 +101,19 @@ class KVCache:
         return KVCache(memory, self.token_memory.clone(), self.length, [self.length])
 
 
+# The layers below are called through F.linear, F.layer_norm and F.dropout on their own
+# weights rather than as modules: a generated token is some 20 small operations per block,
+# and the modules' call machinery added a quarter to each step (benchmarks/RESULTS.md).
+
+
+def _linear(layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    return F.linear(x, layer.weight, layer.bias)
+
+
+def _norm(layer: nn.LayerNorm, x: torch.Tensor) -> torch.Tensor:
+    return F.layer_norm(x, layer.normalized_shape, layer.weight, layer.bias, layer.eps)
+
+
 class SelfAttention(nn.Module):
     """Causal multi-head self-attention; new queries also see the cached keys."""
 
@@ -109,7 +122,6 @@ class SelfAttention(nn.Module):
         self.heads, self.dropout, self.context = config.heads, config.dropout, config.context
         self.qkv = nn.Linear(config.width, 3 * config.width)
         self.projection = nn.Linear(config.width, config.width)
-        self.residual_dropout = nn.Dropout(config.dropout)
 
     def forward(
         self, x: torch.Tensor, memory: torch.Tensor | None, start: int
@@ -117,7 +129,8 @@ class SelfAttention(nn.Module):
         """Attend from `x` (B, T, C) at positions start.. to them and the `start` keys in
         `memory`; return the result and the memory with the new keys and values written."""
         B, T, C = x.shape
-        qkv = self.qkv(x).view(B, T, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+        qkv = _linear(self.qkv, x).view(B, T, 3, self.heads, C // self.heads)
+        qkv = qkv.permute(2, 0, 3, 1, 4)
         q, k, v = qkv  # (B, heads, T, C / heads) each
         if memory is None:
             memory = qkv.new_empty(2, B, self.heads, self.context, C // self.heads)
@@ -131,8 +144,8 @@ class SelfAttention(nn.Module):
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=causal
         )  # (B, heads, T, C / heads)
-        y = self.residual_dropout(self.projection(y.transpose(1, 2).reshape(B, T, C)))
-        return y, memory
+        y = _linear(self.projection, y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
+        return F.dropout(y, self.dropout, True) if dropout else y, memory
 
 
 class Block(nn.Module):
@@ -145,13 +158,16 @@ class Block(nn.Module):
         self.mlp_norm = nn.LayerNorm(config.width)
         self.expand = nn.Linear(config.width, 4 * config.width)
         self.contract = nn.Linear(4 * config.width, config.width)
-        self.mlp_dropout = nn.Dropout(config.dropout)
+        self.dropout = config.dropout
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor | None, start: int):
-        attended, memory = self.attention(self.attention_norm(x), memory, start)
+        attended, memory = self.attention.forward(_norm(self.attention_norm, x), memory, start)
         x = x + attended
-        hidden = F.gelu(self.expand(self.mlp_norm(x)), approximate="tanh")  # (B, T, 4C)
-        return x + self.mlp_dropout(self.contract(hidden)), memory
+        hidden = F.gelu(_linear(self.expand, _norm(self.mlp_norm, x)), approximate="tanh")
+        y = _linear(self.contract, hidden)  # (B, T, C), from (B, T, 4C)
+        if self.training and self.dropout:
+            y = F.dropout(y, self.dropout, True)
+        return x + y, memory
 
 
 class Transformer(nn.Module):
@@ -162,7 +178,6 @@ class Transformer(nn.Module):
         self.config = config
         self.token_embedding = nn.Embedding(config.vocab_size, config.width)
         self.position_embedding = nn.Embedding(config.context, config.width)
-        self.embedding_dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
         self.final_norm = nn.LayerNorm(config.width)
         self.apply(self._initialize)
@@ -233,10 +248,12 @@ class Transformer(nn.Module):
             start, memory = past.length, list(past.memory)
             token_memory, written = past.token_memory, past.written
         positions = self.position_embedding.weight[start : start + T]  # (T, C)
-        x = self.embedding_dropout(self.token_embedding(tokens) + positions)  # (B, T, C)
+        x = F.embedding(tokens, self.token_embedding.weight) + positions  # (B, T, C)
+        if self.training and self.config.dropout:
+            x = F.dropout(x, self.config.dropout, True)
         for index, block in enumerate(self.blocks):
-            x, memory[index] = block(x, memory[index], start)
-        logits = F.linear(self.final_norm(x), self.token_embedding.weight)  # (B, T, V): tied
+            x, memory[index] = block.forward(x, memory[index], start)
+        logits = F.linear(_norm(self.final_norm, x), self.token_embedding.weight)  # (B, T, V)
         token_memory[:, start : start + T] = tokens
         written[0] = start + T
         return logits, KVCache(tuple(memory), token_memory, start + T, written)
