@@ -21,6 +21,7 @@ from cadenza.cli_render import (
     run_render,
 )
 from cadenza.errors import CadenzaError
+from cadenza.threads import MOST_TRAINING_THREADS, add_threads_flag, use_threads
 from cadenza.web.command import add_serve_command, run_serve
 
 DEFAULT_OUTPUT = Path("cadenza-output")
@@ -81,6 +82,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     from cadenza.generation.phrase_commands import add_evaluate_flags
 
     add_evaluate_flags(evaluate)  # musegan runs
+    add_threads_flag(evaluate, "the free cores for the validation pass, 1 for the pieces")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -88,6 +90,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from cadenza.evaluation import evaluate_run, format_evaluation
     from cadenza.generation.phrases import is_musegan_run
 
+    use_threads("compose", args.threads)
     if is_musegan_run(args.run):  # MuseGAN's metrics of generated phrases
         from cadenza.generation.phrase_commands import run_evaluate_musegan
 
@@ -107,10 +110,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if args.pieces
         else None
     )
+    use_threads("train", args.threads)  # batches of windows
     result = evaluate_run(args.run, args.corpus, args.primer, args.horizon, args.windows)
     heads = ["pitch", "duration"] if len(result["accuracy"]) == 2 else ["token"]
     print(format_evaluation(result, heads))
     if settings is not None:
+        use_threads("compose", args.threads)  # one piece at a time
         judged = judge_run(args.run, args.corpus, settings)
         print(f"\n{args.pieces} generated pieces against the training data "
               f"(-> {args.run / 'music-evaluation.png'})\n")  # fmt: skip
@@ -200,6 +205,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "representations: -5 6 by default; 0 0 switches it off)",
     )  # fmt: skip
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_threads_flag(train, f"the free cores, at most {MOST_TRAINING_THREADS}")
 
 
 def _add_generate(commands: argparse._SubParsersAction) -> None:
@@ -248,6 +254,7 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
     from cadenza.generation.phrase_commands import add_generate_flags
 
     add_generate_flags(generate)  # musegan runs
+    add_threads_flag(generate, "1: one piece has too little work per step for more")
 
 
 def _add_constraint_flags(generate: argparse.ArgumentParser) -> None:
@@ -297,6 +304,7 @@ def generation_constraints(args: argparse.Namespace):
 
 def run_train(args: argparse.Namespace) -> int:
     """Handle `cadenza train`."""
+    use_threads("train", args.threads)  # first: a bad --threads is refused before the imports
     from cadenza.training.train import TrainConfig, train
 
     config = TrainConfig(
@@ -350,6 +358,7 @@ def run_generate(args: argparse.Namespace) -> int:
     from cadenza.generation.phrases import is_musegan_run
 
     args.run = _model_folder(args)
+    use_threads("compose", args.threads)
 
     if is_musegan_run(args.run):  # four-voice phrases from noise
         from cadenza.generation.phrase_commands import run_generate_musegan

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from cadenza.errors import CadenzaError
+from cadenza.threads import add_threads_flag, use_threads
 
 
 def add_serve_command(commands: argparse._SubParsersAction) -> None:
@@ -21,6 +22,7 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=7860, help="port (7860)")
     serve.add_argument("--open", action="store_true", help="open the page in a browser")
+    add_threads_flag(serve, "1: each request composes one piece")
 
 
 def served_models(runs: list[Path]) -> dict[str, Path]:
@@ -40,6 +42,7 @@ def run_serve(args: argparse.Namespace) -> int:
     """Handle `cadenza serve`."""
     if not 1 <= args.port <= 65535:
         raise CadenzaError(f"--port must be 1..65535, got {args.port}")
+    use_threads("compose", args.threads)  # each request composes one piece
     try:
         import gradio  # noqa: F401  (only to say clearly when it is missing)
     except ImportError:
