@@ -192,3 +192,64 @@ def test_unusable_settings_fail_before_the_run_folder_is_written(tmp_path, corpu
     assert main(["train", str(corpus), "-o", str(run), "--preset", "tiny", *flags]) == 2
     assert capsys.readouterr().err.startswith("cadenza: error: ")
     assert not run.exists()
+
+
+TINY_FLAGS = ["--preset", "tiny", "--window", "16", "--batch-size", "8", "--learning-rate",
+              "0.02", "--seed", "3", "--accelerator", "cpu", "--quiet"]  # fmt: skip
+
+
+def last_epoch(run: Path) -> int:
+    return torch.load(run / "checkpoints/last.ckpt", weights_only=True)["epoch"]
+
+
+def test_ctrl_c_in_the_first_epoch_prints_a_command_that_works(
+    tmp_path, corpus, capsys, monkeypatch
+):
+    import shlex
+
+    from cadenza.training.module import TokenModelTask
+
+    step = TokenModelTask.training_step
+
+    def interrupted(self, batch, index):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(TokenModelTask, "training_step", interrupted)
+    run = tmp_path / "run"
+    assert main(["train", str(corpus), "-o", str(run), "--epochs", "2", *TINY_FLAGS]) == 2
+    error = capsys.readouterr().err
+    assert "training was interrupted; continue it with: cadenza train " in error
+    assert not (run / "checkpoints/last.ckpt").exists()  # stopped before the first checkpoint
+    monkeypatch.setattr(TokenModelTask, "training_step", step)
+    printed = shlex.split(error.strip().rsplit(": ", 1)[1])
+    assert printed == ["cadenza", "train", str(corpus), "--resume", "-o", str(run)]
+    with pytest.warns(UserWarning, match="no checkpoint yet; training from the start"):
+        assert main(printed[1:]) == 0  # as printed, and it resumes from the start
+    assert last_epoch(run) == 1  # the --epochs 2 given at the start, not the default 200
+    assert "Trained 2 epochs" in capsys.readouterr().out
+
+
+def test_resume_keeps_the_budget_and_takes_the_corpus_from_the_run(tmp_path, corpus, monkeypatch):
+    monkeypatch.chdir(corpus.parent)
+    run = tmp_path / "run"
+    assert main(["train", corpus.name, "-o", str(run), "--epochs", "2", *TINY_FLAGS]) == 0
+    monkeypatch.chdir(tmp_path)  # elsewhere: the corpus's relative path no longer works
+    assert main(["train", "--resume", "-o", str(run), "--quiet"]) == 0
+    assert last_epoch(run) == 1  # kept: 2 epochs were done, nothing more to do
+    assert main(["train", "--resume", "-o", str(run), "--epochs", "3", "--quiet"]) == 0
+    assert last_epoch(run) == 2
+    saved = json.loads((run / "train.json").read_text())["training"]
+    assert (saved["max_epochs"], saved["patience"]) == (3, 10)  # the latest given, and kept
+    assert main(["train", "--resume", "-o", str(run), "--quiet"]) == 0
+    assert last_epoch(run) == 2
+
+
+def test_the_corpus_is_needed_without_resume(tmp_path, capsys):
+    assert main(["train", "-o", str(tmp_path / "run")]) == 2
+    assert "give the corpus folder (only --resume can take it from the run)" in (
+        capsys.readouterr().err
+    )
+    assert main(["train", "--resume", "-o", str(tmp_path / "none")]) == 2
+    assert "no train.json to take the corpus from; give the corpus folder" in (
+        capsys.readouterr().err
+    )

@@ -167,7 +167,10 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "RUN: checkpoints (for --resume), then the bundle (model.safetensors, config.json, "
         "vocab.json), metrics.csv and loss.png.",
     )
-    train.add_argument("corpus", type=Path, help="corpus folder from `cadenza prepare`")
+    train.add_argument(
+        "corpus", type=Path, nargs="?",
+        help="corpus folder from `cadenza prepare` (with --resume: the run's own by default)",
+    )  # fmt: skip
     train.add_argument("-o", "--output", type=Path, required=True, help="run folder")
     train.add_argument("--model", default="chord-lstm", help="model name (chord-lstm)")
     train.add_argument(
@@ -187,8 +190,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "--batch-size", type=int, help="windows per batch (64; attention-lstm: 16; musegan: 32)"
     )
     train.add_argument("--learning-rate", type=float, help="Adam's step size (2e-3; musegan: 1e-3)")
-    train.add_argument("--epochs", type=int, default=200, help="most epochs (200)")
-    train.add_argument("--patience", type=int, default=10, help="early-stopping patience (10)")
+    # None when not given: --resume then keeps the run's own budget
+    train.add_argument("--epochs", type=int, help="most epochs (200; --resume: the run's)")
+    train.add_argument("--patience", type=int, help="early-stopping patience (10; the run's)")
     train.add_argument("--max-minutes", type=float, help="stop after this many minutes")
     train.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip (0: off)")
     train.add_argument("--seed", type=int, default=0)
@@ -305,8 +309,13 @@ def generation_constraints(args: argparse.Namespace):
 def run_train(args: argparse.Namespace) -> int:
     """Handle `cadenza train`."""
     use_threads("train", args.threads)  # first: a bad --threads is refused before the imports
-    from cadenza.training.train import TrainConfig, train
+    from cadenza.training.train import TrainConfig, run_corpus, train
 
+    if args.corpus is None and not args.resume:
+        raise CadenzaError("give the corpus folder (only --resume can take it from the run)")
+    corpus = args.corpus if args.corpus is not None else run_corpus(args.output)
+    budget = {"max_epochs": args.epochs, "patience": args.patience, "max_minutes": args.max_minutes}
+    given = {name for name, value in budget.items() if value is not None}
     config = TrainConfig(
         preset=args.preset,
         model_overrides=_parse_overrides(args.set),
@@ -314,9 +323,7 @@ def run_train(args: argparse.Namespace) -> int:
         window=args.window,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
-        max_epochs=args.epochs,
-        patience=args.patience,
-        max_minutes=args.max_minutes,
+        **{name: budget[name] for name in given},
         gradient_clip=args.clip,
         seed=args.seed,
         accelerator=args.accelerator,
@@ -326,7 +333,7 @@ def run_train(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         transpose=args.transpose,
     )
-    summary = train(args.corpus, args.output, config, resume=args.resume)
+    summary = train(corpus, args.output, config, resume=args.resume, given=given)
     if summary.get("exported") == "last":  # a GAN (musegan): no validation loss
         steps = summary["generator_steps"]
         print(f"Trained {summary['epochs']} epochs ({steps} generator steps) -> {args.output}")

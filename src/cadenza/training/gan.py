@@ -160,7 +160,11 @@ def _loader(phrases: np.ndarray, config: TrainConfig) -> DataLoader:
 
 
 def train_gan(
-    corpus_folder: str | Path, run: str | Path, config: TrainConfig, resume: bool = False
+    corpus_folder: str | Path,
+    run: str | Path,
+    config: TrainConfig,
+    resume: bool = False,
+    given: set[str] | None = None,
 ) -> dict:
     """Train (or resume) a MuseGAN run; return the summary written into the bundle's config."""
     from lightning.pytorch.callbacks import ModelCheckpoint
@@ -182,7 +186,7 @@ def train_gan(
         raise CadenzaError(f"{run}: is a file; give a folder for the run")
     if config.devices != "1" or config.num_nodes != 1:
         raise CadenzaError("musegan trains on one device: use --devices 1 --num-nodes 1")
-    config = _resolve_config(run, corpus, config, resume)
+    config = _resolve_config(run, corpus, config, resume, given)
     phrases = corpus.phrases[corpus.phrase_indices("train")]
     loader = _loader(phrases, config)
     model_config = preset_config(
@@ -200,7 +204,7 @@ def train_gan(
     if not resume and not _is_helper_process():
         _start_run_folder(run, corpus, config)
     started = time.perf_counter()
-    _fit(trainer, task, run, resume, train_dataloaders=loader)
+    _fit(trainer, task, run, resume, corpus.folder, train_dataloaders=loader)
     summary = {
         "epochs": trainer.current_epoch,
         "generator_steps": task.critic_updates // task.settings.critic_steps,

@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
+import signal
+import threading
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields
@@ -160,12 +163,20 @@ def transposition_shifts(corpus: Corpus, transpose: list[int] | None) -> list[in
     return list(range(low, high + 1))
 
 
-def _resolve_config(run: Path, corpus: Corpus, config: TrainConfig, resume: bool) -> TrainConfig:
-    """The config to train with: the given one, or for --resume the run's own."""
+BUDGET = ("max_epochs", "max_minutes", "patience")  # kept on resume unless given anew
+ATTEMPT = ("progress", "devices", "num_nodes")  # each attempt's own
+
+
+def _resolve_config(
+    run: Path, corpus, config: TrainConfig, resume: bool, given: set[str] | None = None
+) -> TrainConfig:
+    """The config to train with: the given one, or for --resume the run's own with the
+    budget flags in `given` (None: all of them) and this attempt's own settings from `config`."""
     record = run / "train.json"
     if resume:
-        if not record.is_file() or not (run / "checkpoints" / "last.ckpt").is_file():
-            raise CadenzaError(f"{run}: nothing to resume (no train.json or checkpoints/last.ckpt)")
+        if not record.is_file():
+            raise CadenzaError(f"{run}: nothing to resume (no train.json); start the run "
+                               "without --resume")  # fmt: skip
         saved = json.loads(record.read_text("utf-8"))
         if saved["corpus_hash"] != corpus.manifest["corpus_hash"]:
             raise CadenzaError(
@@ -173,13 +184,29 @@ def _resolve_config(run: Path, corpus: Corpus, config: TrainConfig, resume: bool
             )
         names = {f.name for f in fields(TrainConfig)}
         kept = {k: v for k, v in saved["training"].items() if k in names}
-        # Budget flags may change on resume; the rest is what the run was started with.
-        for name in ("max_epochs", "max_minutes", "patience", "progress", "devices", "num_nodes"):
+        for name in ATTEMPT + tuple(n for n in BUDGET if given is None or n in given):
             kept[name] = getattr(config, name)
-        return TrainConfig(**kept)
+        resolved = TrainConfig(**kept)
+        if not _is_helper_process():  # a later resume keeps this attempt's budget
+            _start_run_folder(run, corpus, resolved)
+        return resolved
     if not _is_helper_process() and run.exists() and any(run.iterdir()):
         raise CadenzaError(f"{run}: the folder is not empty; use --resume or another folder")
     return config
+
+
+def run_corpus(run: str | Path) -> Path:
+    """The corpus folder a run was started on (its train.json), for `--resume` without one."""
+    record = Path(run) / "train.json"
+    if not record.is_file():
+        raise CadenzaError(f"{run}: no train.json to take the corpus from; give the corpus folder")
+    saved = json.loads(record.read_text("utf-8"))
+    return Path(saved.get("corpus_absolute", saved["corpus"]))
+
+
+def resume_command(corpus, run: Path) -> str:
+    """The command that continues the run, as a user can paste it."""
+    return f"cadenza train {shlex.quote(str(corpus))} --resume -o {shlex.quote(str(run))}"
 
 
 def _is_helper_process() -> bool:
@@ -190,15 +217,27 @@ def _is_helper_process() -> bool:
 
 def _start_run_folder(run: Path, corpus: Corpus, config: TrainConfig) -> None:
     run.mkdir(parents=True, exist_ok=True)
-    payload = {"corpus": str(corpus.folder), "corpus_hash": corpus.manifest["corpus_hash"],
-               "training": asdict(config)}  # fmt: skip
+    folder = Path(corpus.folder)
+    payload = {
+        "corpus": str(folder),
+        "corpus_absolute": str(folder.resolve()),  # for --resume from another folder
+        "corpus_hash": corpus.manifest["corpus_hash"],
+        "training": asdict(config),
+    }
     write_text_atomic(run / "train.json", json.dumps(payload, indent=1))
 
 
 def train(
-    corpus_folder: str | Path, run: str | Path, config: TrainConfig, resume: bool = False
+    corpus_folder: str | Path,
+    run: str | Path,
+    config: TrainConfig,
+    resume: bool = False,
+    given: set[str] | None = None,
 ) -> dict:
-    """Train (or resume) a run; return the summary written into the bundle's config."""
+    """Train (or resume) a run; return the summary written into the bundle's config.
+
+    On resume, the budget settings named in `given` come from `config` and the others from
+    the run (None: all from `config`)."""
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     from cadenza.corpus.phrase_store import is_phrase_corpus
@@ -206,13 +245,13 @@ def train(
     if config.model == "musegan" or is_phrase_corpus(corpus_folder):
         from cadenza.training.gan import train_gan  # a GAN on piano-roll phrases
 
-        return train_gan(corpus_folder, run, config, resume)
+        return train_gan(corpus_folder, run, config, resume, given)
     # Lightning's start-up notes (accelerators found, tips) are noise in a terminal tool.
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     corpus, run = Corpus(corpus_folder), Path(run)
     if run.is_file():
         raise CadenzaError(f"{run}: is a file; give a folder for the run")
-    config = _resolve_config(run, corpus, config, resume)
+    config = _resolve_config(run, corpus, config, resume, given)
     # Everything that can fail on a setting is checked before the run folder is written.
     data = SplitData(corpus, config)
     model_config = preset_config(
@@ -238,7 +277,7 @@ def train(
     if not resume and not _is_helper_process():
         _start_run_folder(run, corpus, config)
     started = time.perf_counter()
-    _fit(trainer, task, run, resume, datamodule=data)
+    _fit(trainer, task, run, resume, corpus.folder, datamodule=data)
     if not trainer.is_global_zero:
         return {}
     summary = {
@@ -251,6 +290,16 @@ def train(
     return summary
 
 
+def corpus_facts(corpus: Corpus) -> dict:
+    """What the representation learns from the training pieces for sampling (the notes
+    grammar's monophonic tracks); {} for representations that need nothing."""
+    representation = representation_for(corpus.vocabulary)
+    if not hasattr(representation, "corpus_facts"):
+        return {}
+    pieces = corpus.piece_indices("train")
+    return representation.corpus_facts(corpus.vocabulary.decode(corpus.piece(p)) for p in pieces)
+
+
 def _attempt_logger(run: Path):
     """A CSV logger writing into logs/attempt-N, N counting the attempts (resumes) so far."""
     from lightning.pytorch.loggers import CSVLogger
@@ -259,20 +308,31 @@ def _attempt_logger(run: Path):
     return CSVLogger(run, "logs", f"attempt-{attempt}")
 
 
-def _fit(trainer: L.Trainer, task: L.LightningModule, run: Path, resume: bool, **data) -> None:
-    """Fit, from the run's last checkpoint when resuming; Ctrl-C says how to resume."""
+def _fit(
+    trainer: L.Trainer, task: L.LightningModule, run: Path, resume: bool, corpus, **data
+) -> None:
+    """Fit, from the run's last checkpoint when resuming (from the start when the attempt
+    before was stopped ahead of its first one); Ctrl-C prints the command that continues."""
+    last = run / "checkpoints" / "last.ckpt"
+    if resume and not last.is_file():
+        warnings.warn(f"{run}: no checkpoint yet; training from the start with its settings",
+                      stacklevel=2)  # fmt: skip
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*on_epoch=True.*sync_dist.*")
         warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
         warnings.filterwarnings("ignore", ".*Checkpoint directory.*exists and is not empty.*")
-        last = run / "checkpoints" / "last.ckpt" if resume else None
+        start = last if resume and last.is_file() else None
+        handler = signal.getsignal(signal.SIGINT)
         try:
-            trainer.fit(task, ckpt_path=last, weights_only=True, **data)
+            trainer.fit(task, ckpt_path=start, weights_only=True, **data)
         except SystemExit:  # how Lightning ends after it has caught Ctrl-C
             raise CadenzaError(
-                f"training was interrupted; continue it with --resume -o {run}"
+                f"training was interrupted; continue it with: {resume_command(corpus, run)}"
             ) from None
+        finally:  # Lightning ignores Ctrl-C from its first one on; a caller may want it back
+            if threading.current_thread() is threading.main_thread() and handler is not None:
+                signal.signal(signal.SIGINT, handler)
 
 
 def _trainer(config: TrainConfig, callbacks: list, logger) -> L.Trainer:
@@ -322,6 +382,7 @@ def _export(run, corpus, config, model_config, task, data, summary) -> None:
         "representation": {
             "name": corpus.vocabulary.representation,
             "settings": corpus.vocabulary.settings,
+            "facts": corpus_facts(corpus),
         },
         "corpus": {"path": str(corpus.folder), "hash": corpus.manifest["corpus_hash"]},
         "training": asdict(config),
