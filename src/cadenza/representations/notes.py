@@ -26,7 +26,7 @@ Every token comes from a closed vocabulary fixed by the settings (`vocabulary_to
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -128,12 +128,16 @@ class NotesRepresentation:
 
     velocity_bins: int = 0  # 0: no velocity tokens (decoded notes get `velocity`)
     velocity: int = DEFAULT_VELOCITY
+    # Tracks that sing one note at a time, for the sampling grammar: a fact of the training
+    # data (`corpus_facts`), kept in the run's config, not a setting of the tokens.
+    monophonic_tracks: tuple[int, ...] = ()
     name: str = "notes"
     keeps_tracks = True  # prepare must not merge the tracks: the tokens name them
     streams = 1
     end_token = END
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "monophonic_tracks", tuple(sorted(self.monophonic_tracks)))
         if not 0 <= self.velocity_bins <= MAX_VELOCITY_BINS:
             raise CadenzaError(
                 f"velocity_bins must be in 0..{MAX_VELOCITY_BINS}, got {self.velocity_bins}"
@@ -210,9 +214,17 @@ class NotesRepresentation:
             decoder.push(*entry)
         return decoder.score(bpm)
 
-    def grammar(self, tokens: Sequence[str]) -> None:
-        """No syntax is enforced while sampling (yet)."""
-        return None
+    def grammar(self, tokens: Sequence[str]):
+        """The sampling grammar over vocabulary `tokens` (representations/notes_grammar.py)."""
+        from cadenza.representations.notes_grammar import NotesGrammar
+
+        return NotesGrammar(tokens, self.monophonic_tracks)
+
+    def corpus_facts(self, pieces: Iterable[Sequence[str]]) -> dict:
+        """What the training pieces show that sampling needs: the monophonic tracks."""
+        from cadenza.representations.notes_grammar import monophonic_tracks
+
+        return {"monophonic_tracks": monophonic_tracks(self.decode(p) for p in pieces)}
 
 
 def quantize(score: Score, velocity_bins: int = 0, velocity: int = DEFAULT_VELOCITY) -> Score:

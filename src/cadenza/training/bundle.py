@@ -45,7 +45,8 @@ class Bundle:
         from cadenza.representations import get_representation
 
         stored = self.config["representation"]
-        return get_representation(stored["name"], **{**options, **stored["settings"]})
+        facts = stored.get("facts", {})  # what the training data showed (see corpus_facts)
+        return get_representation(stored["name"], **{**options, **facts, **stored["settings"]})
 
 
 def library_versions() -> dict:

@@ -1,0 +1,86 @@
+"""The notes grammar: every sequence it admits decodes, with voices that sing one note at a time."""
+
+import numpy as np
+import pytest
+
+from cadenza.music import Note, Track
+from cadenza.representations.notes import NotesRepresentation
+from cadenza.representations.notes_grammar import NotesGrammar, monophonic_tracks
+from tests.conftest import make_score
+
+NOTES = NotesRepresentation()
+TOKENS = NOTES.vocabulary_tokens()
+INDEX = {token: i for i, token in enumerate(TOKENS)}
+
+
+def _sample(grammar: NotesGrammar, rng: np.random.Generator, count: int) -> list[str]:
+    drawn = []
+    for _ in range(count):
+        allowed = np.flatnonzero(grammar.allowed())
+        assert len(allowed), f"dead end after {drawn[-12:]}"
+        token = int(rng.choice(allowed))
+        grammar.push(token)
+        drawn.append(TOKENS[token])
+        if TOKENS[token] == "END":
+            break
+    return drawn
+
+
+def _overlaps(track: Track) -> int:
+    ends = np.maximum.accumulate(track.onsets + track.durations)
+    return int(np.sum(track.onsets[1:] < ends[:-1] - 1e-9))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_sequences_under_the_grammar_always_decode(seed):
+    rng = np.random.default_rng(seed)
+    grammar = NotesGrammar(TOKENS, monophonic_tracks=[0, 1, 2, 3])
+    tokens = _sample(grammar, rng, 2000)
+    score = NOTES.decode(tokens)
+    assert tokens[0] == "START" and tokens[1] == "Track_0"
+    # decoding, then encoding, gives the same tokens back: the sequence was well-formed
+    closed = tokens if tokens[-1] == "END" else [*tokens, "END"]
+    # every completed note decodes to a note: none is dropped, none merged
+    assert score.note_count == sum(t.startswith("Dur_") for t in tokens)
+    assert NOTES.decode(NOTES.encode(score)).note_count == score.note_count
+    for number, track in enumerate(score.tracks):
+        if number < 4:
+            assert _overlaps(track) == 0, f"track {number} sings two notes at once"
+    assert closed[-1] == "END"
+
+
+def test_rules_by_hand():
+    grammar = NotesGrammar(TOKENS, monophonic_tracks=[0])
+    allowed = lambda: {TOKENS[i] for i in np.flatnonzero(grammar.allowed())}  # noqa: E731
+    assert allowed() == {"START"}
+    for token in ["START", "Track_0", "Program_0"]:
+        grammar.push(INDEX[token])
+    assert "Track_1" in allowed() and "Track_0" not in allowed() and "Bar_3/4" in allowed()
+    assert "Bar" not in allowed()  # the first bar names its meter
+    for token in ["Track_1", "Program_0", "Bar_3/4"]:
+        grammar.push(INDEX[token])
+    assert {"Pos_0", "Pos_35"} <= allowed() and "Pos_36" not in allowed()  # a 3/4 bar
+    assert "END" not in allowed()  # the first bar holds something
+    for token in ["Pos_12", "Track_0", "Pitch_67"]:
+        grammar.push(INDEX[token])
+    assert all(t.startswith("Dur_") for t in allowed())
+    grammar.push(INDEX["Dur_24"])  # track 0 sounds until position 36
+    after = allowed()
+    assert "Track_0" not in after and "Track_1" in after  # monophonic: not a second note
+    assert "Pos_6" not in after and "Pos_24" in after and "END" in after
+    grammar.push(INDEX["Track_1"])
+    assert "Pitch_40" in allowed()
+    grammar.push(INDEX["Pitch_40"])
+    grammar.push(INDEX["Dur_6"])
+    assert "Track_1" in allowed()  # polyphonic: a higher pitch of track 1 may follow
+    grammar.push(INDEX["Track_1"])
+    assert "Pitch_40" not in allowed() and "Pitch_41" in allowed()
+
+
+def test_monophonic_tracks_from_scores():
+    voice = Track.from_notes([Note(0, 1, 60), Note(1, 1, 62), Note(2, 2, 64)])
+    chords = Track.from_notes([Note(0, 1, 48), Note(0, 1, 52), Note(1, 1, 50)])
+    assert monophonic_tracks([make_score(voice, chords)]) == [0]
+    assert NotesRepresentation(monophonic_tracks=[3, 1]).monophonic_tracks == (1, 3)
+    facts = NOTES.corpus_facts([NOTES.encode(make_score(voice, chords))])
+    assert facts == {"monophonic_tracks": [0]}
