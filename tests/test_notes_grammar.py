@@ -53,8 +53,11 @@ def test_rules_by_hand():
     grammar = NotesGrammar(TOKENS, monophonic_tracks=[0])
     allowed = lambda: {TOKENS[i] for i in np.flatnonzero(grammar.allowed())}  # noqa: E731
     assert allowed() == {"START"}
-    for token in ["START", "Track_0", "Program_0"]:
-        grammar.push(INDEX[token])
+    grammar.push(INDEX["START"])
+    assert allowed() == {"Track_0"}
+    grammar.push(INDEX["Track_0"])
+    assert all(t.startswith("Program_") for t in allowed()) and len(allowed()) == 129
+    grammar.push(INDEX["Program_0"])
     assert "Track_1" in allowed() and "Track_0" not in allowed() and "Bar_3/4" in allowed()
     assert "Bar" not in allowed()  # the first bar names its meter
     for token in ["Track_1", "Program_0", "Bar_3/4"]:

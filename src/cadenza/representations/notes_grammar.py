@@ -26,7 +26,9 @@ import numpy as np
 from cadenza.errors import CadenzaError
 from cadenza.representations.notes_quantize import METERS, bar_length
 
-_HEADER, _AFTER_PROGRAM, _AFTER_HEADER_TEMPO = "header", "program", "header-tempo"
+_HEADER, _PROGRAM, _AFTER_PROGRAM, _AFTER_HEADER_TEMPO = (
+    "header", "expect-program", "after-program", "header-tempo",
+)  # fmt: skip
 _BAR, _POSITION, _TEMPO, _TRACK, _PITCH, _VELOCITY, _NOTE, _ENDED = (
     "bar", "position", "tempo", "track", "pitch", "velocity", "note", "ended",
 )  # fmt: skip
@@ -104,7 +106,7 @@ class NotesGrammar:
             return f.mask("Track", [self.tracks]) | f.mask("Tempo") | f.mask("Meter")
         if state == _AFTER_HEADER_TEMPO:
             return f.mask("Meter")
-        if state == "program":
+        if state == _PROGRAM:
             return f.mask("Program")
         if state == _BAR:
             mask = self._open_positions()
@@ -173,7 +175,7 @@ class NotesGrammar:
     def _push_track(self, value: int) -> None:
         if self.state in (_HEADER, _AFTER_PROGRAM) and self.bars == 0:
             self.tracks = max(self.tracks, value + 1)
-            self.state = "program"
+            self.state = _PROGRAM
             return
         if value != self.track:
             self.track = value
