@@ -203,8 +203,9 @@ def test_round_trip_on_abc_tunes_with_their_pickups():
 
 def test_the_vocabulary_is_closed_and_fixed():
     tokens = NotesRepresentation().vocabulary_tokens()
-    assert len(tokens) == len(set(tokens)) == 3 + 35 + 96 + 31 + 16 + 129 + 128 + 80
+    assert len(tokens) == len(set(tokens)) == 3 + 35 + 96 + 31 + 16 + 129 + 128 + 80 + 3
     assert tokens[:4] == ["START", "END", "Bar", "Bar_1/4"]
+    assert tokens[-3:] == ["FIM_Prefix", "FIM_Suffix", "FIM_Middle"]
     assert tokens == NotesRepresentation().vocabulary_tokens()
     assert {"Pos_95", "Tempo_30", "Tempo_120", "Track_15", "Dur_1", "Dur_48", "Dur_192"} <= set(
         tokens

@@ -40,7 +40,8 @@ def test_shifts_depend_only_on_seed_and_epoch(corpus):
     drawn = list(first)
     assert drawn == list(again)
     assert all(isinstance(item, tuple) and 0 <= item[1] < 3 for item in drawn)
-    assert len({shift for _, shift in drawn}) > 1
+    assert all(item[2] == -1 for item in drawn)  # no fill-in-the-middle asked for
+    assert len({item[1] for item in drawn}) > 1
     other = WindowSampler(stream, 5, True)
     other.set_epoch(4)
     assert list(other) != drawn
@@ -48,14 +49,14 @@ def test_shifts_depend_only_on_seed_and_epoch(corpus):
     plain = SplitStream(Corpus(corpus), "train", 8)
     untransposed = WindowSampler(plain, 5, True)
     untransposed.set_epoch(3)
-    assert [start for start, _ in drawn] == list(untransposed)
+    assert [item[0] for item in drawn] == list(untransposed)
 
 
 def test_windows_are_transposed_through_the_table(corpus):
     stream, tables = _stream_with_tables(corpus, window=3)
     start = 0
     plain_inputs, plain_targets = stream[start]
-    moved_inputs, moved_targets = stream[(start, 1)]
+    moved_inputs, moved_targets = stream[(start, 1, -1)]
     assert moved_inputs.tolist() == tables[1][plain_inputs.numpy()].tolist()
     assert moved_targets.tolist() == tables[1][plain_targets.numpy()].tolist()
     rare = int(np.flatnonzero(tables[2] < 0)[0])
@@ -63,8 +64,8 @@ def test_windows_are_transposed_through_the_table(corpus):
     free = [s for s in range(stream.length - 4) if not (stream.steps(s, 4) == rare).any()]
     assert holding and free
     # out of range (the rare id cannot move): the window is used as it is
-    assert stream[(holding[0], 2)][0].tolist() == stream[holding[0]][0].tolist()
-    assert stream[(free[0], 2)][0].tolist() == tables[2][stream[free[0]][0].numpy()].tolist()
+    assert stream[(holding[0], 2, -1)][0].tolist() == stream[holding[0]][0].tolist()
+    assert stream[(free[0], 2, -1)][0].tolist() == tables[2][stream[free[0]][0].numpy()].tolist()
     validation = WindowSampler(stream, 5, shuffle=False)
     assert all(isinstance(item, int) for item in validation)  # validation: never transposed
 

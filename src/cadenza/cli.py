@@ -208,6 +208,11 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         help="transpose each training window by LOW..HIGH semitones (note-level "
         "representations: -5 6 by default; 0 0 switches it off)",
     )  # fmt: skip
+    train.add_argument(
+        "--fill-in-the-middle", type=float, metavar="SHARE",
+        help="share of training windows rearranged as prefix, suffix, middle, so the model can "
+        "fill in bars (notes: 0.25 by default; 0 switches it off)",
+    )  # fmt: skip
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     add_threads_flag(train, f"the free cores, at most {MOST_TRAINING_THREADS}")
 
@@ -230,6 +235,9 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
         "--primer",
         default="random",
         help="random (a window of the training data), none, or a MIDI/MusicXML file",
+    )
+    generate.add_argument(
+        "--tune", type=int, metavar="N", help="of a --primer ABC file of several, tune N (1-based)"
     )
     generate.add_argument("--temperature", type=float, default=1.0, help="0 is greedy (1.0)")
     generate.add_argument(
@@ -332,6 +340,7 @@ def run_train(args: argparse.Namespace) -> int:
         precision=args.precision,
         progress=not args.quiet,
         transpose=args.transpose,
+        fill_in_the_middle=args.fill_in_the_middle,
     )
     summary = train(corpus, args.output, config, resume=args.resume, given=given)
     if summary.get("exported") == "last":  # a GAN (musegan): no validation loss
@@ -389,6 +398,7 @@ def run_generate(args: argparse.Namespace) -> int:
         tempo=args.tempo,
         instrument=args.instrument,
         key=args.key,
+        tune=args.tune,
     )
     check_render_flags(args)  # a bad --soundfont is found before composing, not after
     if args.output.is_dir():

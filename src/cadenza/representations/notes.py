@@ -61,7 +61,10 @@ MAX_VELOCITY_BINS = 32
 DEFAULT_METER = METERS.index((4, 4))
 
 # Token kinds, as the decoder sees them.
-_START, _END, _BAR, _POS, _TEMPO, _TRACK, _PROGRAM, _PITCH, _VEL, _DUR = range(10)
+_START, _END, _BAR, _POS, _TEMPO, _TRACK, _PROGRAM, _PITCH, _VEL, _DUR, _FIM = range(11)
+# Fill-in-the-middle sentinels (training windows rearranged as prefix, suffix, middle: see
+# training/data.py); they never appear in an encoded score and decoding skips them.
+FIM_TOKENS = ("FIM_Prefix", "FIM_Suffix", "FIM_Middle")
 
 
 def meter_token(meter: tuple[int, int]) -> str:
@@ -89,6 +92,7 @@ def _vocabulary(velocity_bins: int) -> _Vocabulary:
         "Pitch_": [(f"Pitch_{p}", _PITCH, p) for p in range(128)],
         "Vel_": [(f"Vel_{b}", _VEL, b) for b in range(velocity_bins)],
         "Dur_": [(f"Dur_{k}", _DUR, k) for k in DURATIONS.tolist()],
+        "FIM_": [(token, _FIM, i) for i, token in enumerate(FIM_TOKENS)],
     }
     base, rows = {}, []
     for family, group in groups.items():
@@ -163,6 +167,13 @@ class NotesRepresentation:
     def opening_tokens(self) -> list[str]:
         """What every piece opens with."""
         return [START]
+
+    fill_in_the_middle_tokens = FIM_TOKENS  # prefix, suffix, middle sentinels
+
+    def boundary_tokens(self, tokens: Sequence[str]) -> np.ndarray:
+        """(V,) bool over vocabulary `tokens`: the tokens that open a bar, where a training
+        window may be cut for fill-in-the-middle."""
+        return np.array([t == BAR or t.startswith("Bar_") for t in tokens], dtype=bool)
 
     def primer_tokens(self, tokens: list[str]) -> list[str]:
         """An encoded score as a primer: all of it but the closing END."""

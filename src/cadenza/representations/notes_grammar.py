@@ -48,6 +48,8 @@ class _Families:
                 family, value = "Meter", meters[token]
             elif token in ("START", "END", "Bar"):
                 family, value = token, 0
+            elif token.startswith("FIM_"):
+                family, value = "FIM", len(self.ids.get("FIM", {}))
             elif token == "Program_drum":
                 family, value = "Program", -1
             else:
@@ -168,6 +170,9 @@ class NotesGrammar:
 
     def _push_start(self, _value: int) -> None:
         self.state = _HEADER
+
+    def _push_fim(self, _value: int) -> None:
+        """Fill-in-the-middle sentinels: the grammar follows the piece, not the layout."""
 
     def _push_end(self, _value: int) -> None:
         self.state = _ENDED

@@ -10,9 +10,17 @@ is transposed by a shift drawn, like the window order, from (seed, epoch), throu
 that maps every token id to its transposed id (`transposition_table` of the representation).
 A window that a shift would push out of the representation's pitch range is used as it is
 (shift 0), so no note is ever dropped or folded; validation windows are never transposed.
+
+Fill-in-the-middle: with a share given, that share of training windows (chosen, like the
+cuts, from (seed, epoch)) is cut at two bar lines into prefix, middle and suffix and
+rearranged as `FIM_Prefix prefix FIM_Suffix suffix FIM_Middle middle` (the window keeps its
+length: it is read three tokens shorter), so that one model both continues a piece and fills
+in bars between two given parts. A window with fewer than two bar lines stays as it is.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -45,6 +53,7 @@ class SplitStream(Dataset):
         self.tokens_per_step = tokens_per_step
         self.lookup = lookup
         self.transpositions: np.ndarray | None = None  # (shifts, V): id -> id, -1 out of range
+        self.fill_in_the_middle: FillInTheMiddle | None = None
 
     @property
     def length(self) -> int:
@@ -72,16 +81,49 @@ class SplitStream(Dataset):
         """Transpose windows asked for as (start, shift index) with these (S, V) tables."""
         self.transpositions = np.asarray(tables, dtype=np.int64)
 
-    def __getitem__(self, item: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        start, shift = item if isinstance(item, tuple) else (item, None)
+    def __getitem__(self, item: int | tuple[int, int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        start, shift, cut = item if isinstance(item, tuple) else (item, -1, -1)
         ids = self.steps(int(start), self.window + 1)
-        if shift is not None and self.transpositions is not None:
+        if shift >= 0 and self.transpositions is not None:
             moved = self.transpositions[int(shift)][ids]
             ids = ids if (moved < 0).any() else moved  # out of range: left as it is
+        if cut >= 0 and self.fill_in_the_middle is not None:
+            ids = self.fill_in_the_middle.rearrange(ids, np.random.default_rng(cut))
         if self.tokens_per_step > 1:
             ids = self.lookup[ids].reshape(self.window + 1, self.tokens_per_step)
         tokens = torch.from_numpy(ids)
         return tokens[:-1], tokens[1:]  # (T,) or (T, 2): inputs and next-step targets
+
+
+class FillInTheMiddle:
+    """Rearranges a share of the training windows for fill-in-the-middle (module docstring)."""
+
+    def __init__(self, share: float, sentinels: np.ndarray, boundaries: np.ndarray) -> None:
+        self.share = share
+        self.prefix, self.suffix, self.middle = (int(i) for i in sentinels)
+        self.boundaries = np.asarray(boundaries, dtype=bool)  # (V,): ids that open a bar
+
+    def rearrange(self, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """`ids` (one window) as prefix, suffix, middle with sentinels; the same length."""
+        kept = ids[: len(ids) - 3]
+        cuts = np.flatnonzero(self.boundaries[kept])
+        if len(cuts) < 2:
+            return ids
+        first, second = np.sort(rng.choice(cuts, size=2, replace=False))
+        return np.concatenate([
+            [self.prefix], kept[:first], [self.suffix], kept[second:], [self.middle],
+            kept[first:second],
+        ]).astype(np.int64)  # fmt: skip
+
+
+def split_fill_in_the_middle(ids: list[int], sentinels: Sequence[int]) -> tuple[list, list, list]:
+    """The inverse of `FillInTheMiddle.rearrange`: (prefix, middle, suffix) of a sequence
+    `FIM_Prefix prefix FIM_Suffix suffix FIM_Middle middle`."""
+    prefix_id, suffix_id, middle_id = sentinels
+    if not ids or ids[0] != prefix_id or suffix_id not in ids or middle_id not in ids:
+        raise ValueError("not a fill-in-the-middle sequence")
+    suffix_at, middle_at = ids.index(suffix_id), ids.index(middle_id)
+    return ids[1:suffix_at], ids[middle_at + 1 :], ids[suffix_at + 1 : middle_at]
 
 
 class WindowSampler(Sampler[int]):
@@ -112,14 +154,21 @@ class WindowSampler(Sampler[int]):
 
     def __iter__(self):
         starts = self._starts()
-        tables = self.stream.transpositions
-        if not self.shuffle or tables is None:
+        tables, middle = self.stream.transpositions, self.stream.fill_in_the_middle
+        if not self.shuffle or (tables is None and middle is None):
             return iter(starts.tolist())
-        # Shifts from their own (seed, epoch) stream, so the window order is the same with
-        # and without transposition; each rank draws for its own share of the windows.
-        rng = np.random.default_rng([self.seed, self.epoch, 1, self.rank])
-        shifts = rng.integers(len(tables), size=len(starts))
-        return iter(zip(starts.tolist(), shifts.tolist(), strict=True))
+        # Shifts and cuts from their own (seed, epoch) streams, so the window order is the
+        # same with and without them; each rank draws for its own share of the windows.
+        shifts = np.full(len(starts), -1)
+        if tables is not None:
+            rng = np.random.default_rng([self.seed, self.epoch, 1, self.rank])
+            shifts = rng.integers(len(tables), size=len(starts))
+        cuts = np.full(len(starts), -1)
+        if middle is not None:
+            rng = np.random.default_rng([self.seed, self.epoch, 2, self.rank])
+            chosen = rng.random(len(starts)) < middle.share
+            cuts = np.where(chosen, rng.integers(2**62, size=len(starts)), -1)
+        return iter(zip(starts.tolist(), shifts.tolist(), cuts.tolist(), strict=True))
 
     def __len__(self) -> int:
         return len(self._starts())

@@ -31,7 +31,7 @@ from cadenza.models import model_kind, preset_config
 from cadenza.representations import representation_for
 from cadenza.representations.pitch_duration import pair_lookup
 from cadenza.training.bundle import library_versions, save_bundle
-from cadenza.training.data import SplitStream, WindowSampler
+from cadenza.training.data import FillInTheMiddle, SplitStream, WindowSampler
 from cadenza.training.module import TokenModelTask
 from cadenza.training.report import merge_metrics, plot_losses
 
@@ -64,6 +64,9 @@ class TrainConfig:
     # Transposition of training windows, semitones LOW..HIGH: None is the default, -5..+6
     # where the representation can transpose (note-level ones), off elsewhere; [0, 0]: off.
     transpose: list[int] | None = None
+    # Share of training windows rearranged for fill-in-the-middle (infilling): None is the
+    # default, 0.25 where the representation has bar lines and sentinels (notes), else 0.
+    fill_in_the_middle: float | None = None
 
     def __post_init__(self) -> None:
         defaults = model_kind(self.model).training
@@ -88,6 +91,10 @@ class TrainConfig:
         if self.precision not in PRECISIONS:
             raise CadenzaError(
                 f"--precision {self.precision} is not one of {', '.join(PRECISIONS)}"
+            )
+        if self.fill_in_the_middle is not None and not 0 <= self.fill_in_the_middle <= 1:
+            raise CadenzaError(
+                f"--fill-in-the-middle {self.fill_in_the_middle} is out of range (0..1)"
             )
         if self.transpose is not None:
             low, high = self.transpose = [int(value) for value in self.transpose]
@@ -121,6 +128,13 @@ class SplitData(L.LightningDataModule):
             self.train.transpose_with(
                 np.stack([representation.transposition_table(tokens, k) for k in self.shifts])
             )
+        self.fill_share = fill_in_the_middle_share(corpus, config.fill_in_the_middle)
+        if self.fill_share > 0:
+            representation = representation_for(corpus.vocabulary)
+            tokens = corpus.vocabulary.tokens
+            sentinels = corpus.vocabulary.encode(representation.fill_in_the_middle_tokens)
+            boundaries = representation.boundary_tokens(tokens)
+            self.train.fill_in_the_middle = FillInTheMiddle(self.fill_share, sentinels, boundaries)
         if self.train.length < config.window + 1:
             raise CadenzaError(
                 f"{corpus.folder}: {self.train.length} training tokens are fewer than one "
@@ -165,6 +179,23 @@ def transposition_shifts(corpus: Corpus, transpose: list[int] | None) -> list[in
 
 BUDGET = ("max_epochs", "max_minutes", "patience")  # kept on resume unless given anew
 ATTEMPT = ("progress", "devices", "num_nodes")  # each attempt's own
+
+
+DEFAULT_FILL_IN_THE_MIDDLE = 0.25  # of training windows, where the representation can
+
+
+def fill_in_the_middle_share(corpus: Corpus, share: float | None) -> float:
+    """The share of training windows rearranged for infilling: the asked one, or the default
+    where the representation has bar lines and sentinels; refused where it has not."""
+    representation = representation_for(corpus.vocabulary)
+    able = hasattr(representation, "fill_in_the_middle_tokens")
+    chosen = (DEFAULT_FILL_IN_THE_MIDDLE if able else 0.0) if share is None else share
+    if chosen > 0 and not able:
+        raise CadenzaError(
+            f"--fill-in-the-middle: the {representation.name} representation has no bar lines "
+            "to cut at (the notes representation has)"
+        )
+    return float(chosen)
 
 
 def _resolve_config(
@@ -282,6 +313,7 @@ def train(
         return {}
     summary = {
         "transpose": [data.shifts[0], data.shifts[-1]],
+        "fill_in_the_middle": data.fill_share,
         "epochs": trainer.current_epoch,
         "stopped_early": bool(stopper.stopped_epoch),
         "seconds_this_attempt": round(time.perf_counter() - started, 2),

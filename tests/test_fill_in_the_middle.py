@@ -1,0 +1,53 @@
+"""Fill-in-the-middle: training windows rearranged at bar lines, and back."""
+
+import numpy as np
+import pytest
+
+from cadenza.corpus.store import Corpus
+from cadenza.errors import CadenzaError
+from cadenza.representations.notes import NotesRepresentation
+from cadenza.training.data import FillInTheMiddle, split_fill_in_the_middle
+from cadenza.training.train import TrainConfig, fill_in_the_middle_share
+from tests.test_transposition import corpus  # noqa: F401  (the module's chord corpus)
+
+NOTES = NotesRepresentation()
+TOKENS = NOTES.vocabulary_tokens()
+INDEX = {token: i for i, token in enumerate(TOKENS)}
+SENTINELS = [INDEX[t] for t in NOTES.fill_in_the_middle_tokens]
+
+
+def _window() -> np.ndarray:
+    bar = ["Bar", "Pos_0", "Track_0", "Pitch_60", "Dur_12"]
+    words = ["Pos_12", "Track_0", "Pitch_62", "Dur_12", *bar * 5, "Bar_3/4", "Pos_0", "END"]
+    return np.array([INDEX[t] for t in words])
+
+
+def test_rearrangement_round_trips_and_cuts_at_bar_lines():
+    fill = FillInTheMiddle(0.5, np.array(SENTINELS), NOTES.boundary_tokens(TOKENS))
+    window = _window()
+    for seed in range(20):
+        rearranged = fill.rearrange(window, np.random.default_rng(seed))
+        assert len(rearranged) == len(window)
+        assert rearranged[0] == SENTINELS[0]
+        prefix, middle, suffix = split_fill_in_the_middle(rearranged.tolist(), SENTINELS)
+        assert prefix + middle + suffix == window[:-3].tolist()  # three tokens gave room
+        assert TOKENS[middle[0]].startswith("Bar") and TOKENS[suffix[0]].startswith("Bar")
+    same = [fill.rearrange(window, np.random.default_rng(7)).tolist() for _ in range(2)]
+    assert same[0] == same[1]
+
+
+def test_a_window_without_two_bar_lines_stays_as_it_is():
+    fill = FillInTheMiddle(1.0, np.array(SENTINELS), NOTES.boundary_tokens(TOKENS))
+    window = np.array([INDEX[t] for t in ["Pos_0", "Track_0", "Pitch_60", "Dur_12", "Bar"]])
+    assert fill.rearrange(window, np.random.default_rng(0)).tolist() == window.tolist()
+    with pytest.raises(ValueError):
+        split_fill_in_the_middle(window.tolist(), SENTINELS)
+
+
+def test_share_defaults_and_refusals(corpus):  # noqa: F811
+    opened = Corpus(corpus)  # chord tokens: no bar lines
+    assert fill_in_the_middle_share(opened, None) == 0.0
+    with pytest.raises(CadenzaError, match="--fill-in-the-middle: the chord representation"):
+        fill_in_the_middle_share(opened, 0.3)
+    with pytest.raises(CadenzaError, match=r"--fill-in-the-middle 1\.5"):
+        TrainConfig(fill_in_the_middle=1.5)
