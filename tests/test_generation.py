@@ -147,3 +147,21 @@ def test_evaluate_a_chord_model(run, capsys):
     result = json.loads((run / "evaluation.json").read_text())
     assert result["windows"] <= 5 and 0 <= result["accuracy"][0] <= 1
     assert result["perplexity"] == pytest.approx(np.exp(result["loss"]))
+
+
+def test_a_primer_abc_file_of_several_tunes_needs_tune(run, tmp_path, capsys):
+    from tests.test_music_io import TUNES
+
+    tunes = tmp_path / "tunes.abc"
+    tunes.write_text(TUNES)
+    base = ["generate", str(run), "-o", str(tmp_path / "a.mid"), "--length", "5"]
+    assert main([*base, "--primer", str(tunes)]) == 2
+    error = capsys.readouterr().err
+    assert "holds 3 tunes; choose one with --tune N: 1 The First Tune; 2 Second" in error
+    assert main([*base, "--primer", "none", "--tune", "2"]) == 2
+    assert "--tune chooses a tune of a --primer ABC file" in capsys.readouterr().err
+    assert main([*base, "--primer", str(tunes), "--tune", "4"]) == 2
+    assert "--tune 4 is not one of its tunes (1..3)" in capsys.readouterr().err
+    assert not (tmp_path / "a.mid").exists()
+    assert main([*base, "--primer", str(tunes), "--tune", "2"]) == 0
+    assert (tmp_path / "a.mid").is_file()

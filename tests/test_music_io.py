@@ -53,8 +53,51 @@ def test_abc_file_with_many_tunes_gives_many_pieces():
     assert len(pieces) == 27
     assert all(len(piece.tracks) == 1 for piece in pieces[:5])
     assert pieces[0].note_count > 10
-    with pytest.raises(CadenzaError, match="pieces"):
+    with pytest.raises(CadenzaError, match=r"holds 27 tunes; choose one with --tune N: 1 \w"):
         read_score(path)
+    for tune in (1, 2, 27):  # one tune parsed alone gives what parsing the whole file gives
+        alone = read_score(path, tune)
+        assert _notes(alone) == _notes(pieces[tune - 1]), tune
+        assert alone.title == pieces[tune - 1].title
+    with pytest.raises(CadenzaError, match=r"--tune 28 is not one of its tunes \(1..27\)"):
+        read_score(path, 28)
+
+
+TUNES = """%abc-2.1
+M:4/4
+L:1/8
+
+X:1
+T:The First Tune
+K:G
+GABc dedB|dedB dedB|
+
+X:2
+T:Second
+T:Alternative title
+K:D
+DEFG A2A2|B2A2 F4|
+
+X:7
+K:C
+C2E2 G2c2|c8|
+"""
+
+
+def test_a_tune_is_chosen_by_its_place_and_listed_by_title(tmp_path):
+    path = tmp_path / "tunes.abc"
+    path.write_text(TUNES)
+    with pytest.raises(CadenzaError) as refused:
+        read_score(path)
+    assert str(refused.value) == (
+        f"{path}: holds 3 tunes; choose one with --tune N: 1 The First Tune; 2 Second; 3 untitled"
+    )
+    second = read_score(path, tune=2)  # D E F# G A A B A F#, in the header's 4/4
+    assert second.tracks[0].pitches.tolist() == [62, 64, 66, 67, 69, 69, 71, 69, 66]
+    assert [(m.numerator, m.denominator) for m in second.time_signatures] == [(4, 4)]
+    assert read_score(path, tune=3).tracks[0].pitches.tolist() == [60, 64, 67, 72, 72]
+    with pytest.raises(CadenzaError, match="the file holds one piece"):
+        read_score(write_midi(second, tmp_path / "one.mid"), tune=2)
 
 
 def test_humdrum_file_reads():
@@ -71,7 +114,8 @@ def test_humdrum_file_reads():
     ("name", "content", "message"),
     [
         ("empty.mid", b"", "empty"),
-        ("corrupt.mid", b"MThd\x00\x00\x00\x06garbage", "cannot read MIDI"),
+        ("corrupt.mid", b"MThd\x00\x00\x00\x06garbage", "cannot read MIDI file .* it is damaged"),
+        ("text.mid", b"hello, not music", "text.mid: not a MIDI file"),
         ("notes.txt", b"hello", "unknown score format"),
         ("broken.xml", b"<score-partwise><part", "cannot read"),
     ],
@@ -82,6 +126,7 @@ def test_bad_files_raise_one_clear_error_naming_the_file(tmp_path, name, content
     with pytest.raises(CadenzaError, match=message) as caught:
         read_score(path)
     assert name in str(caught.value)
+    assert "MiniMidi" not in str(caught.value) and "iostream" not in str(caught.value)
 
 
 def test_missing_file(tmp_path):

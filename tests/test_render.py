@@ -367,3 +367,61 @@ def test_an_interrupted_render_stops_the_synthesizer_and_leaves_no_file(tmp_path
     with pytest.raises(CadenzaError, match="audio stopped"):
         render_wav(song, tmp_path / "song.wav", AudioSettings(sample_rate=8000), stop)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["song.mid"]
+
+
+def test_render_renders_the_good_files_then_reports_the_bad_ones(tmp_path, capsys):
+    (tmp_path / "bad.mid").write_text("these are words, not music")
+    good = write_midi(melody(), tmp_path / "good.mid")
+    files = [str(tmp_path / "bad.mid"), str(good), str(tmp_path / "nope.mid")]
+    assert main(["render", *files, "--formats", "roll", "--quiet"]) == 2
+    assert (tmp_path / "good-roll.png").is_file()
+    error = capsys.readouterr().err
+    assert error == (
+        f"cadenza: error: 2 of 3 files not rendered: {tmp_path / 'bad.mid'}: not a MIDI file "
+        f"(a MIDI file begins with 'MThd'); {tmp_path / 'nope.mid'}: no such file\n"
+    )
+
+
+def test_an_unwritable_output_is_named_not_its_temporary(tmp_path, capsys, monkeypatch):
+    import errno
+    import tempfile
+
+    song = write_midi(melody(), tmp_path / "song.mid")
+
+    def refused(prefix, suffix, dir):
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/{prefix}x1y2{suffix}")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)  # as in a read-only folder (not as root)
+    assert main(["render", str(song), "--formats", "roll", "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert error == f"cadenza: error: {tmp_path / 'song-roll.png'}: Permission denied\n"
+
+
+def test_ctrl_c_during_render_says_what_was_written(tmp_path, capsys, monkeypatch):
+    from cadenza.outputs import sheet
+
+    def pressed(document):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sheet, "svg_pages", pressed)  # after the MusicXML, with the roll
+    song = write_midi(melody(), tmp_path / "song.mid")
+    code = main(["render", str(song), "--formats", "musicxml,svg,roll", "--quiet"])
+    assert code == 130
+    error = capsys.readouterr().err
+    assert error.startswith("cadenza: interrupted; written before it: ")
+    assert str(tmp_path / "song.musicxml") in error and str(tmp_path / "song-roll.png") in error
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["song-roll.png", "song.mid", "song.musicxml"]  # no temporary, no svg
+
+
+def test_render_chooses_a_tune_of_an_abc_file(tmp_path, capsys):
+    from tests.test_music_io import TUNES
+
+    tunes = tmp_path / "tunes.abc"
+    tunes.write_text(TUNES)
+    assert main(["render", str(tunes), "--formats", "roll", "--quiet"]) == 2
+    assert "holds 3 tunes; choose one with --tune N: 1 The First Tune; 2 Second; 3 untitled" in (
+        capsys.readouterr().err
+    )
+    assert main(["render", str(tunes), "--formats", "roll", "--quiet", "--tune", "2"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tunes-2-roll.png", "tunes.abc"]

@@ -26,6 +26,10 @@ def add_render_command(commands: argparse._SubParsersAction) -> None:
         "-o", "--output-dir", type=Path, help="folder for the outputs (default: beside each file)"
     )
     add_render_flags(render)
+    render.add_argument(
+        "--tune", type=int, metavar="N",
+        help="of an ABC file of several tunes, render tune N (1-based) as NAME-N.wav ...",
+    )  # fmt: skip
     render.add_argument("--quiet", action="store_true", help="no messages")
 
 
@@ -84,18 +88,55 @@ def render_settings(args: argparse.Namespace, quiet: bool = False):
 
 
 def run_render(args: argparse.Namespace) -> int:
-    """Handle `cadenza render`."""
-    from cadenza.outputs.render import render_file
+    """Handle `cadenza render`: each file in turn; a file that fails is reported at the end,
+    after the others are rendered."""
+    from cadenza.outputs.render import RenderInterrupted, render_file
 
     settings = render_settings(args, args.quiet)
+    failed: list[str] = []
+    written: list[Path] = []
     for source in args.files:
         if not args.quiet:
             print(f"Rendering {source} ({', '.join(settings.formats)})", flush=True)
         started = time.perf_counter()
-        render_file(source, args.output_dir, settings, None if args.quiet else _say)
+        try:
+            rendered = render_file(source, args.output_dir, settings,
+                                   None if args.quiet else _say, args.tune)  # fmt: skip
+        except RenderInterrupted as stop:
+            return _interrupted([*written, *stop.written])
+        except KeyboardInterrupt:
+            return _interrupted(written)
+        except (CadenzaError, OSError) as error:
+            failed.append(_sentence(error))
+            if not args.quiet and len(args.files) > 1:
+                print(f"  not rendered: {failed[-1]}", flush=True)
+            continue
+        written += [path for paths in rendered.files.values() for path in paths]
         if not args.quiet:
             print(f"  done in {time.perf_counter() - started:.1f} s", flush=True)
+    if len(failed) == 1 and len(args.files) == 1:
+        raise CadenzaError(failed[0])
+    if failed:
+        raise CadenzaError(f"{len(failed)} of {len(args.files)} files not rendered: "
+                           + "; ".join(failed))  # fmt: skip
     return 0
+
+
+def _sentence(error: Exception) -> str:
+    if isinstance(error, OSError) and not isinstance(error, CadenzaError):
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror or error}"
+    return str(error)
+
+
+def _interrupted(written: list[Path]) -> int:
+    """Ctrl-C: say which outputs were finished (the one in progress left no file)."""
+    import sys
+
+    shown = ", ".join(str(path) for path in written) if written else "nothing"
+    print(f"cadenza: interrupted; written before it: {shown} (the output in progress left "
+          "no file)", file=sys.stderr)  # fmt: skip
+    return 130
 
 
 def check_render_flags(args: argparse.Namespace) -> None:

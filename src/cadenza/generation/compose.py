@@ -12,6 +12,7 @@ from cadenza.generation.events import EventTrace, generate_events
 from cadenza.generation.generate import generate_ids, primer_ids
 from cadenza.generation.sampling import SamplingConfig
 from cadenza.models import model_kind
+from cadenza.music.io import check_tune
 from cadenza.music.keys import parse_key
 from cadenza.music.score import Score
 from cadenza.representations import get_representation
@@ -42,6 +43,7 @@ class ComposeSettings:
     tempo: float = 120.0
     instrument: int = 0
     key: str | None = None
+    tune: int | None = None  # of a primer ABC file of several tunes, which (1-based)
 
     def __post_init__(self) -> None:
         self.sampling("pitch"), self.sampling("duration")  # temperatures, top-k, top-p
@@ -55,6 +57,10 @@ class ComposeSettings:
         if self.length < 1:
             raise CadenzaError(f"--length must be at least 1, got {self.length}")
         check_seed(self.seed)
+        if self.tune is not None and self.primer in ("random", "none"):
+            raise CadenzaError("--tune chooses a tune of a --primer ABC file; give one")
+        if self.primer not in ("random", "none"):
+            check_tune(self.primer, self.tune)  # an ABC file of 200 tunes: before any parsing
         if self.key:
             parse_key(self.key)
 
@@ -86,7 +92,7 @@ def compose(
             "through `cadenza generate RUN --bars N`"
         )
     generator = torch.Generator().manual_seed(settings.seed)
-    primer = primer_ids(bundle, settings.primer, generator)
+    primer = primer_ids(bundle, settings.primer, generator, settings.tune)
     if model_kind(name).tokens_per_step == 2:
         tokens, trace = generate_events(
             bundle, primer, settings.length, settings.sampling("pitch"),

@@ -89,24 +89,27 @@ def _allowed(steering, grammar, step: int) -> torch.Tensor | None:
     return together if bool(together.any()) else syntax  # the syntax always wins
 
 
-def primer_ids(bundle: Bundle, primer: str, generator: torch.Generator) -> list[int]:
-    """The primer: "random" (a training window), "none", or a MIDI / MusicXML file's tokens."""
+def primer_ids(
+    bundle: Bundle, primer: str, generator: torch.Generator, tune: int | None = None
+) -> list[int]:
+    """The primer: "random" (a training window), "none", or a MIDI / MusicXML file's tokens
+    (tune `tune` of an ABC file of several)."""
     if primer == "none":
         return []
     if primer == "random":
         index = int(torch.randint(len(bundle.primers), (1,), generator=generator))
         return bundle.primers[index].tolist()
-    return file_primer_ids(bundle, Path(primer))
+    return file_primer_ids(bundle, Path(primer), tune)
 
 
-def file_primer_ids(bundle: Bundle, path: Path) -> list[int]:
+def file_primer_ids(bundle: Bundle, path: Path, tune: int | None = None) -> list[int]:
     """A score file's tokens, each unknown token replaced by the nearest known one (warned)."""
     from cadenza.music.io import read_score
     from cadenza.music.tracks import TrackPolicy, TrackPolicyError, apply_track_policy
 
     encoder = bundle.representation()
     try:
-        score, _ = apply_track_policy(read_score(path), TrackPolicy())
+        score, _ = apply_track_policy(read_score(path, tune), TrackPolicy())
     except TrackPolicyError as error:
         raise CadenzaError(f"{path}: cannot be a primer: {error.reason}") from None
     tokens = encoder.primer_tokens(encoder.encode(score))  # a primer goes on: it does not end

@@ -15,11 +15,24 @@ from cadenza.music.score import KeySignature, Score, TempoChange, TimeSignature,
 def read_midi(path: str | Path) -> Score:
     """Read a MIDI file into a `Score` (times in quarter lengths)."""
     path = Path(path)
+    with path.open("rb") as handle:
+        if handle.read(4) != b"MThd":
+            raise CadenzaError(f"{path}: not a MIDI file (a MIDI file begins with 'MThd')")
     try:
         midi = symusic.Score(str(path))
     except Exception as error:  # symusic raises plain RuntimeErrors on damaged files
-        raise CadenzaError(f"cannot read MIDI file {path}: {error}") from error
+        reason = _plain_reason(str(error))
+        raise CadenzaError(f"cannot read MIDI file {path}: it is damaged ({reason})") from None
     return score_from_symusic(midi, title=path.stem)
+
+
+def _plain_reason(said: str) -> str:
+    """symusic's "MiniMidi: Invaild midi file! The first chunk length is not 6, but 5!:
+    iostream error" -> "the first chunk length is not 6, but 5"."""
+    for noise in ("MiniMidi: ", "Invaild midi file! ", "Invalid midi file! ", ": iostream error"):
+        said = said.replace(noise, "")
+    said = said.strip().rstrip("!")
+    return said[:1].lower() + said[1:] if said else "no reason given"
 
 
 def score_from_symusic(midi: symusic.Score, title: str = "") -> Score:

@@ -38,6 +38,45 @@ def read_notation(path: str | Path) -> list[Score]:
     return [score_from_music21(parsed, path.stem)]
 
 
+def abc_tunes(path: str | Path) -> list[str]:
+    """The title of each tune of an ABC file (its first T: line, or "untitled"), read as
+    text: a file of 200 tunes is listed at once, while music21 parses it for seconds."""
+    titles: list[str] = []
+    for line in _abc_lines(path):
+        if line.startswith("X:"):
+            titles.append("")
+        elif line.startswith("T:") and titles and not titles[-1]:
+            titles[-1] = line[2:].strip()
+    return [title or "untitled" for title in titles]
+
+
+def read_abc_tune(path: str | Path, tune: int) -> Score:
+    """Read tune number `tune` (1-based, in file order) of an ABC file, parsing only it."""
+    from music21 import converter
+
+    path = Path(path)
+    lines = _abc_lines(path)
+    starts = [number for number, line in enumerate(lines) if line.startswith("X:")]
+    if not 1 <= tune <= max(len(starts), 1):
+        raise CadenzaError(f"{path}: --tune {tune} is not one of its tunes (1..{len(starts)})")
+    if not starts:  # one tune without an X: line
+        return read_notation(path)[0]
+    header = lines[: starts[0]]  # fields before the first tune apply to every tune
+    end = starts[tune] if tune < len(starts) else len(lines)
+    text = "\n".join(header + lines[starts[tune - 1] : end]) + "\n"
+    try:
+        parsed = converter.parseData(text, format="abc")
+    except Exception as error:  # music21 raises many unrelated types on malformed input
+        raise CadenzaError(
+            f"cannot read {path} tune {tune}: {type(error).__name__}: {error}"
+        ) from error
+    return score_from_music21(parsed, f"{path.stem}#{tune}")
+
+
+def _abc_lines(path: str | Path) -> list[str]:
+    return Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+
+
 def score_from_music21(source: Any, title: str = "") -> Score:
     """Convert a music21 Score (or Part / Stream) into a `Score`; ties are joined into one note."""
     from music21 import stream

@@ -195,10 +195,14 @@ def render_file(
     output_dir: Path | None = None,
     settings: RenderSettings = RenderSettings(),
     say: Callable[[str], None] | None = None,
+    tune: int | None = None,
 ) -> Rendered:
-    """Render a score file (MIDI, MusicXML, ABC, Humdrum) into outputs named after it."""
-    score = read_score(source)
+    """Render a score file (MIDI, MusicXML, ABC, Humdrum) into outputs named after it
+    (tune `tune` of an ABC file of several as NAME-TUNE.wav ...)."""
+    score = read_score(source, tune)
     stem = output_stem(source, output_dir)
+    if tune is not None:
+        stem = stem.with_name(f"{stem.name}-{tune}")
     formats = settings.formats
     if (
         "musicxml" in formats
