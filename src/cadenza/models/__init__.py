@@ -59,6 +59,8 @@ class TrainingDefaults:
     window: int = 100
     batch_size: int = 64
     learning_rate: float = 2e-3
+    warmup_steps: int = 0  # a linear warm-up of the step size over this many steps
+    cosine: bool = False  # then half a cosine down to a tenth by the last epoch (--epochs)
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,9 @@ MODELS = {
         1,
         _one_stream_sizes,
         # windows of its context (256 tokens in the tiny and default presets)
-        training=TrainingDefaults(window=256, batch_size=32, learning_rate=1e-3),
+        training=TrainingDefaults(
+            window=256, batch_size=32, learning_rate=1e-3, warmup_steps=100, cosine=True
+        ),
     ),
     # A GAN, not a token model (0 tokens per step): training/gan.py trains it; the bundle
     # holds its generator.

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import math
+
 import lightning as L
 import torch
 
 from cadenza.models import build_model
 from cadenza.representations.vocab import Vocabulary
+
+
+def step_size_factor(step: int, warmup: int, total: int) -> float:
+    """The share of the step size at optimizer step `step`: a linear warm-up over `warmup`
+    steps, then (with `total` > 0) half a cosine down to a tenth at step `total`."""
+    if step < warmup:
+        return (step + 1) / warmup
+    if total <= warmup:
+        return 1.0
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 class TokenModelTask(L.LightningModule):
@@ -19,6 +32,8 @@ class TokenModelTask(L.LightningModule):
         learning_rate: float,
         weight_decay: float,
         vocabulary: Vocabulary | None = None,
+        warmup_steps: int = 0,
+        cosine_steps: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["vocabulary"])
@@ -35,12 +50,19 @@ class TokenModelTask(L.LightningModule):
         _, loss, _ = self.model(inputs, targets)
         self.log("val_loss", loss, on_epoch=True, prog_bar=True, sync_dist=True)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(
             self.model.parameters(),
             lr=self.hparams.learning_rate,
             weight_decay=self.hparams.weight_decay,
         )
+        warmup, total = self.hparams.get("warmup_steps", 0), self.hparams.get("cosine_steps", 0)
+        if not warmup and not total:
+            return optimizer  # a constant step size (the LSTMs)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: step_size_factor(step, warmup, total)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # Dropout draws from torch's global generator: keep its state so that a resumed run

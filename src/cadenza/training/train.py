@@ -67,6 +67,10 @@ class TrainConfig:
     # Share of training windows rearranged for fill-in-the-middle (infilling): None is the
     # default, 0.25 where the representation has bar lines and sentinels (notes), else 0.
     fill_in_the_middle: float | None = None
+    # Optimizer steps of the step size's cosine decay (model families that use one): set from
+    # --epochs when the run starts and kept on --resume, so a longer resumed run ends at the
+    # floor step size rather than changing the schedule behind it.
+    schedule_steps: int | None = None
 
     def __post_init__(self) -> None:
         defaults = model_kind(self.model).training
@@ -149,6 +153,11 @@ class SplitData(L.LightningDataModule):
         return DataLoader(
             stream, batch_size=self.config.batch_size, sampler=sampler, generator=generator
         )
+
+    def steps_per_epoch(self) -> int:
+        """Optimizer steps in one epoch (one process): whole windows over the batch size."""
+        windows = max(0, (self.train.length - 1) // self.config.window - 1)
+        return max(1, -(-windows // self.config.batch_size))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train, shuffle=True)
@@ -290,9 +299,13 @@ def train(
     )
     L.seed_everything(config.seed, verbose=False)
     torch.use_deterministic_algorithms(True)
+    defaults = model_kind(config.model).training
+    if config.schedule_steps is None:  # fixed when the run starts, kept on --resume
+        config.schedule_steps = config.max_epochs * data.steps_per_epoch() if defaults.cosine else 0
     task = TokenModelTask(
-        config.model, model_config, config.learning_rate, config.weight_decay, corpus.vocabulary
-    )
+        config.model, model_config, config.learning_rate, config.weight_decay, corpus.vocabulary,
+        defaults.warmup_steps, config.schedule_steps,
+    )  # fmt: skip
     longest = getattr(task.model, "max_window", config.window)  # a transformer's context
     if config.window > longest:
         raise CadenzaError(
