@@ -79,7 +79,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--ngram", type=int, default=4, help="n of the n-gram figures (4)")
     evaluate.add_argument("--temperature", type=float, default=1.0, help="for the pieces (1.0)")
     evaluate.add_argument("--seed", type=int, default=0, help="for the pieces (0)")
-    from cadenza.generation.phrase_commands import add_evaluate_flags
+    from cadenza.generation.phrase_flags import add_evaluate_flags
 
     add_evaluate_flags(evaluate)  # musegan runs
     add_threads_flag(evaluate, "the free cores for the validation pass, 1 for the pieces")
@@ -263,7 +263,7 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
         "(musegan: a piano roll per voice)",
     )
     add_render_flags(generate, with_switch=True)
-    from cadenza.generation.phrase_commands import add_generate_flags
+    from cadenza.generation.phrase_flags import add_generate_flags
 
     add_generate_flags(generate)  # musegan runs
     add_threads_flag(generate, "1: one piece has too little work per step for more")

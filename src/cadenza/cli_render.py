@@ -12,7 +12,7 @@ from cadenza.errors import CadenzaError
 
 def add_render_command(commands: argparse._SubParsersAction) -> None:
     """Register `cadenza render`."""
-    from cadenza.outputs.render import FORMAT_HELP
+    from cadenza.outputs.formats import FORMAT_HELP
 
     render = commands.add_parser(
         "render",

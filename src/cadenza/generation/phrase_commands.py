@@ -1,5 +1,6 @@
 """The musegan side of `cadenza generate` and `cadenza evaluate` (cli.py dispatches here by
-the run's model name), and the flags only musegan reads."""
+the run's model name); the flags only musegan reads are in phrase_flags.py, which builds the
+parser without loading PyTorch."""
 
 from __future__ import annotations
 
@@ -29,25 +30,6 @@ from cadenza.representations.pianoroll import (
     VOICES,
     PianorollRepresentation,
 )
-
-
-def add_generate_flags(generate: argparse.ArgumentParser) -> None:
-    """`--bars` and `--change` (musegan runs)."""
-    group = generate.add_argument_group("musegan", "four-voice phrases from noise")
-    group.add_argument("--bars", type=int, default=2, help="bars to write, 2 per phrase (2)")
-    group.add_argument(
-        "--change",
-        metavar="NOISE",
-        help="write the piece, then the same with one noise drawn anew: chords, style, "
-        "melody:VOICE or groove:VOICE (VOICE: soprano, alto, tenor, bass or 1..4)",
-    )
-
-
-def add_evaluate_flags(evaluate: argparse.ArgumentParser) -> None:
-    """`--phrases` (musegan runs)."""
-    evaluate.add_argument(
-        "--phrases", type=int, default=1000, help="musegan: phrases to generate and measure (1000)"
-    )
 
 
 def _check(args: argparse.Namespace) -> Change | None:

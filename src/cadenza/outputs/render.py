@@ -20,11 +20,12 @@ from cadenza.music.io import MIDI_SUFFIXES, read_score
 from cadenza.music.midi import write_midi
 from cadenza.music.score import Score
 from cadenza.outputs.audio import AudioSettings, find_soundfont, fluidsynth_program, render_wav
+from cadenza.outputs.formats import FORMAT_HELP, FORMATS, NOTATION_FORMATS
 
-FORMATS = ("wav", "musicxml", "svg", "png", "roll")
-NOTATION_FORMATS = ("musicxml", "svg", "png")
+__all__ = ["FORMATS", "FORMAT_HELP", "NOTATION_FORMATS", "RenderSettings", "render_file",
+           "render_score"]  # fmt: skip
+
 MOST_NOTATION_NOTES = 20_000  # music21 takes minutes and GBs beyond; a roll shows any length
-FORMAT_HELP = "wav (audio), musicxml, svg and png (sheet music), roll (piano-roll PNG)"
 
 
 @dataclass(frozen=True)

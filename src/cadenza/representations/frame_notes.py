@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from cadenza.errors import CadenzaError
 from cadenza.music.score import DEFAULT_TEMPO_BPM, DEFAULT_VELOCITY, Score
@@ -33,6 +33,9 @@ from cadenza.representations.frames import (
     frame_token,
     sample_frames,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 KEY_PREFIX, FRAME = "Key_", "Frame"
 
@@ -174,6 +177,8 @@ class FrameNotesGrammar:
     one row of it; `push` / `allowed` the same, keeping the previous token (generation)."""
 
     def __init__(self, tokens: Sequence[str]) -> None:
+        import torch  # here: `cadenza prepare` and `--help` load this module without torch
+
         pitches = torch.tensor([key_pitch(t) if key_pitch(t) is not None else -1 for t in tokens])
         is_key = pitches >= 0
         is_frame = torch.tensor([t == FRAME for t in tokens])

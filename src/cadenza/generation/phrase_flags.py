@@ -1,0 +1,28 @@
+"""The flags only musegan runs read, for `cadenza generate` and `cadenza evaluate`.
+
+Apart from phrase_commands.py, which needs PyTorch: building the parser (`cadenza --help`,
+`prepare`, `render`) must not load it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_generate_flags(generate: argparse.ArgumentParser) -> None:
+    """`--bars` and `--change` (musegan runs)."""
+    group = generate.add_argument_group("musegan", "four-voice phrases from noise")
+    group.add_argument("--bars", type=int, default=2, help="bars to write, 2 per phrase (2)")
+    group.add_argument(
+        "--change",
+        metavar="NOISE",
+        help="write the piece, then the same with one noise drawn anew: chords, style, "
+        "melody:VOICE or groove:VOICE (VOICE: soprano, alto, tenor, bass or 1..4)",
+    )
+
+
+def add_evaluate_flags(evaluate: argparse.ArgumentParser) -> None:
+    """`--phrases` (musegan runs)."""
+    evaluate.add_argument(
+        "--phrases", type=int, default=1000, help="musegan: phrases to generate and measure (1000)"
+    )
