@@ -37,7 +37,9 @@ def time_generate(length: int, threads: int | None, runs: int) -> float:
         environment = {k: v for k, v in os.environ.items() if k != "CADENZA_THREADS"}
         for _ in range(runs):
             started = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True, env=environment)
+            done = subprocess.run(command, capture_output=True, text=True, env=environment)
+            if done.returncode != 0:
+                raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
             times.append(time.perf_counter() - started)
     return statistics.median(times)
 
