@@ -425,3 +425,29 @@ def test_render_chooses_a_tune_of_an_abc_file(tmp_path, capsys):
     )
     assert main(["render", str(tunes), "--formats", "roll", "--quiet", "--tune", "2"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tunes-2-roll.png", "tunes.abc"]
+
+
+@needs_audio
+def test_a_terminated_render_stops_the_synthesizer_and_leaves_no_temporary(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    song = write_midi(long_piece(100_000), tmp_path / "long.mid")  # FluidSynth: some seconds
+    out = tmp_path / "out"
+    render = subprocess.Popen(
+        [sys.executable, "-m", "cadenza", "render", str(song), "--formats", "roll,wav",
+         "--sample-rate", "8000", "-o", str(out), "--quiet"],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (out / "long-roll.png").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(out.glob(".long.wav.*.tmp"))  # the synthesizer is writing
+    render.send_signal(signal.SIGTERM)
+    _, error = render.communicate(timeout=30)
+    assert render.returncode == 130
+    assert error == (f"cadenza: interrupted; written before it: {out / 'long-roll.png'} "
+                     "(the output in progress left no file)\n")  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == ["long-roll.png"]

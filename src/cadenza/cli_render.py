@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from cadenza.errors import CadenzaError
@@ -90,9 +93,14 @@ def render_settings(args: argparse.Namespace, quiet: bool = False):
 def run_render(args: argparse.Namespace) -> int:
     """Handle `cadenza render`: each file in turn; a file that fails is reported at the end,
     after the others are rendered."""
+    settings = render_settings(args, args.quiet)
+    with _terminate_as_interrupt():
+        return _render_files(args, settings)
+
+
+def _render_files(args: argparse.Namespace, settings) -> int:
     from cadenza.outputs.render import RenderInterrupted, render_file
 
-    settings = render_settings(args, args.quiet)
     failed: list[str] = []
     written: list[Path] = []
     for source in args.files:
@@ -120,6 +128,24 @@ def run_render(args: argparse.Namespace) -> int:
         raise CadenzaError(f"{len(failed)} of {len(args.files)} files not rendered: "
                            + "; ".join(failed))  # fmt: skip
     return 0
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (`kill`, `timeout`) ends a render as Ctrl-C does: the synthesizer is stopped
+    and no temporary file is left (Python's default would exit at once, leaving both)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(number, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _sentence(error: Exception) -> str:
