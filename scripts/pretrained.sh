@@ -59,6 +59,15 @@ for path in sorted(str(p) for p in corpus.getComposer("essenFolksong")):
         print(path)
 '
 
+# The four-part chorales of a notes corpus of all of them (report.json: "kept 4 tracks").
+FOUR_PARTS='
+import json, sys
+report = json.load(open(sys.argv[1]))
+for row in report["files"]:
+    if row["status"] == "ok" and row["detail"] == "kept 4 tracks":
+        print(row["path"])
+'
+
 build() {
     case $1 in
     bach-chord)  # the chord LSTM of the note/chord tutorial, on the chorales
@@ -76,13 +85,20 @@ build() {
     bach-musegan)  # four voices at once
         prepare bach-pianoroll --corpus bach --representation pianoroll
         train bach-musegan bach-pianoroll --model musegan --epochs 100 ;;
+    bach-chorale)  # the note-level transformer on the four-part chorales, every meter,
+        # transposed -5..+6, a quarter of the windows rearranged for filling in bars
+        prepare bach-notes-all --corpus bach --representation notes
+        mapfile -t chorales < <(.venv/bin/python -c "$FOUR_PARTS" "$work/bach-notes-all/report.json")
+        prepare bach-notes --representation notes "${chorales[@]}"
+        train bach-chorale bach-notes --model transformer --set context=512 --window 512 \
+            --batch-size 16 --learning-rate 2e-3 --epochs 30 --patience 30 ;;
     *)
-        echo "pretrained: unknown model $1 (bach-chord, bach-attention, essen-melody, bach-musegan)" >&2
+        echo "pretrained: unknown model $1 (bach-chord, bach-attention, essen-melody, bach-musegan, bach-chorale)" >&2
         exit 2 ;;
     esac
 }
 
-MODELS=(bach-chord bach-attention essen-melody bach-musegan)
+MODELS=(bach-chord bach-attention essen-melody bach-musegan bach-chorale)
 for name in "${@:-${MODELS[@]}}"; do
     build "$name"
 done

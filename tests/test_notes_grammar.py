@@ -86,4 +86,4 @@ def test_monophonic_tracks_from_scores():
     assert monophonic_tracks([make_score(voice, chords)]) == [0]
     assert NotesRepresentation(monophonic_tracks=[3, 1]).monophonic_tracks == (1, 3)
     facts = NOTES.corpus_facts([NOTES.encode(make_score(voice, chords))])
-    assert facts == {"monophonic_tracks": [0]}
+    assert facts == {"monophonic_tracks": [0], "track_ranges": [[60, 64], [48, 52]]}

@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 from cadenza import __version__
+from cadenza.cli_arrange import add_harmonize_command, run_harmonize
 from cadenza.cli_render import (
     add_render_command,
     add_render_flags,
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_prepare(commands)
     _add_train(commands)
     _add_generate(commands)
+    add_harmonize_command(commands, _add_sampling_flags)
     _add_demo(commands)
     _add_evaluate(commands)
     _add_models(commands)
@@ -239,34 +241,42 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
     generate.add_argument(
         "--tune", type=int, metavar="N", help="of a --primer ABC file of several, tune N (1-based)"
     )
-    generate.add_argument("--temperature", type=float, default=1.0, help="0 is greedy (1.0)")
     generate.add_argument(
         "--pitch-temperature", type=float, help="pitch head, two-stream models (--temperature)"
     )
     generate.add_argument(
         "--duration-temperature", type=float, help="duration head (--temperature)"
     )
-    generate.add_argument("--top-k", type=int, default=0, help="keep the k likeliest (0: all)")
-    generate.add_argument("--top-p", type=float, default=1.0, help="nucleus share (1: all)")
-    generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--step", type=float, default=0.5, help="quarters per token (0.5)")
-    generate.add_argument("--tempo", type=float, default=120.0, help="beats per minute (120)")
     generate.add_argument("--instrument", type=int, default=0, help="MIDI program (0: piano)")
-    generate.add_argument(
-        "--key", help="key signature to write, e.g. C, A minor, Bb; the tonic for --scale"
-    )
-    _add_constraint_flags(generate)
     generate.add_argument(
         "--plots",
         action="store_true",
         help="also write PNGs of the predicted pitch probabilities and of the attention "
         "(musegan: a piano roll per voice)",
     )
-    add_render_flags(generate, with_switch=True)
+    _add_sampling_flags(generate)
+    from cadenza.cli_arrange import add_arrange_flags
     from cadenza.generation.phrase_flags import add_generate_flags
 
+    add_arrange_flags(generate)  # notes runs: given notes kept
     add_generate_flags(generate)  # musegan runs
-    add_threads_flag(generate, "1: one piece has too little work per step for more")
+
+
+def _add_sampling_flags(parser: argparse.ArgumentParser) -> None:
+    """What `generate` and `harmonize` share: sampling, seed, tempo and key, the
+    constraints, rendering and threads."""
+    parser.add_argument("--temperature", type=float, default=1.0, help="0 is greedy (1.0)")
+    parser.add_argument("--top-k", type=int, default=0, help="keep the k likeliest (0: all)")
+    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus share (1: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tempo", type=float, default=120.0, help="beats per minute (120)")
+    parser.add_argument(
+        "--key", help="key signature to write, e.g. C, A minor, Bb; the tonic for --scale"
+    )
+    _add_constraint_flags(parser)
+    add_render_flags(parser, with_switch=True)
+    add_threads_flag(parser, "1: one piece has too little work per step for more")
 
 
 def _add_constraint_flags(generate: argparse.ArgumentParser) -> None:
@@ -380,6 +390,7 @@ def run_generate(args: argparse.Namespace) -> int:
         from cadenza.generation.phrase_commands import run_generate_musegan
 
         return run_generate_musegan(args)
+    from cadenza.cli_arrange import arranged_composition, check_arrange_flags
     from cadenza.generation.compose import ComposeSettings, compose
     from cadenza.generation.plots import plot_generation
     from cadenza.music.midi import write_midi
@@ -401,12 +412,16 @@ def run_generate(args: argparse.Namespace) -> int:
         tune=args.tune,
     )
     check_render_flags(args)  # a bad --soundfont is found before composing, not after
+    check_arrange_flags(args)
     if args.output.is_dir():
         raise CadenzaError(f"{args.output}: is a folder; give the MIDI file's name")
     constraints = generation_constraints(args)
     bundle = load_bundle(args.run)
     print(f"Composing up to {args.length} steps with {args.model or args.run}", flush=True)
-    composition = compose(bundle, settings, constraints)
+    if args.regenerate or args.infill:
+        composition = arranged_composition(args, bundle, settings, constraints)
+    else:
+        composition = compose(bundle, settings, constraints)
     score, trace = composition.score, composition.trace
     write_midi(score, args.output)
     print(f"Wrote {composition.summary} to {args.output}")
@@ -625,6 +640,7 @@ def main(argv: list[str] | None = None) -> int:
         "prepare": run_prepare,
         "train": run_train,
         "generate": run_generate,
+        "harmonize": run_harmonize,
         "demo": run_demo,
         "evaluate": run_evaluate,
         "models": run_models,

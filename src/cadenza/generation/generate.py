@@ -23,18 +23,21 @@ def generate_ids(
     sampling: SamplingConfig,
     generator: torch.Generator,
     constraints: Constraints | None = None,
+    grammar=None,
 ) -> list[int]:
     """`length` new token ids after `primer`; the primer is read once, then one step per token.
-    `constraints` mask the logits at every step (generation/constraints.py)."""
+    `constraints` mask the logits at every step (generation/constraints.py); so does the
+    representation's grammar, or `grammar` when given (already primed: generation/forcing.py)."""
     tokens = bundle.vocabulary.tokens
     representation = bundle.representation()
     if not primer and representation.opening_tokens():
         primer = bundle.vocabulary.encode(representation.opening_tokens()).tolist()
     history = [(token,) for token in primer]
     steering = steering_for(constraints, representation, tokens, length, history)
-    grammar = representation.grammar(tokens)
-    for token in primer if grammar is not None else ():
-        grammar.push(token)
+    if grammar is None:
+        grammar = representation.grammar(tokens)
+        for token in primer if grammar is not None else ():
+            grammar.push(token)
     with without_onednn():
         return _sample_after(bundle, primer, length, sampling, generator, steering, grammar)
 
@@ -70,7 +73,7 @@ def _sample_after(bundle, primer, length, sampling, generator, steering, grammar
             steering.push((token,))
         if grammar is not None:
             grammar.push(token)
-        if token == end:  # the piece is over
+        if token == end or getattr(grammar, "finished", False):  # the piece (or part) is over
             break
         logits, _, state = model(torch.tensor([[token]]), state=state)  # (1, 1, V)
         last = logits[0, -1]
@@ -109,7 +112,8 @@ def file_primer_ids(bundle: Bundle, path: Path, tune: int | None = None) -> list
 
     encoder = bundle.representation()
     try:
-        score, _ = apply_track_policy(read_score(path, tune), TrackPolicy())
+        policy = TrackPolicy(separate=bool(getattr(encoder, "keeps_tracks", False)))
+        score, _ = apply_track_policy(read_score(path, tune), policy)
     except TrackPolicyError as error:
         raise CadenzaError(f"{path}: cannot be a primer: {error.reason}") from None
     tokens = encoder.primer_tokens(encoder.encode(score))  # a primer goes on: it does not end

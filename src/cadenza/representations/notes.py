@@ -135,6 +135,7 @@ class NotesRepresentation:
     # Tracks that sing one note at a time, for the sampling grammar: a fact of the training
     # data (`corpus_facts`), kept in the run's config, not a setting of the tokens.
     monophonic_tracks: tuple[int, ...] = ()
+    track_ranges: tuple[tuple[int, int], ...] = ()  # also a fact: (lowest, highest) per track
     name: str = "notes"
     keeps_tracks = True  # prepare must not merge the tracks: the tokens name them
     streams = 1
@@ -142,6 +143,7 @@ class NotesRepresentation:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "monophonic_tracks", tuple(sorted(self.monophonic_tracks)))
+        object.__setattr__(self, "track_ranges", tuple(tuple(r) for r in self.track_ranges))
         if not 0 <= self.velocity_bins <= MAX_VELOCITY_BINS:
             raise CadenzaError(
                 f"velocity_bins must be in 0..{MAX_VELOCITY_BINS}, got {self.velocity_bins}"
@@ -232,10 +234,25 @@ class NotesRepresentation:
         return NotesGrammar(tokens, self.monophonic_tracks)
 
     def corpus_facts(self, pieces: Iterable[Sequence[str]]) -> dict:
-        """What the training pieces show that sampling needs: the monophonic tracks."""
+        """What the training pieces show that sampling needs: the monophonic tracks, and
+        each track's lowest and highest pitch (before transposition)."""
         from cadenza.representations.notes_grammar import monophonic_tracks
 
-        return {"monophonic_tracks": monophonic_tracks(self.decode(p) for p in pieces)}
+        scores = [self.decode(p) for p in pieces]
+        ranges: dict[int, list[int]] = {}
+        for score in scores:
+            for number, track in enumerate(score.tracks):
+                if len(track):
+                    low, high = ranges.get(number, [127, 0])
+                    low, high = (
+                        min(low, int(track.pitches.min())),
+                        max(high, int(track.pitches.max())),
+                    )
+                    ranges[number] = [low, high]
+        return {
+            "monophonic_tracks": monophonic_tracks(scores),
+            "track_ranges": [ranges.get(n, [0, 127]) for n in range(max(ranges, default=-1) + 1)],
+        }
 
 
 def quantize(score: Score, velocity_bins: int = 0, velocity: int = DEFAULT_VELOCITY) -> Score:

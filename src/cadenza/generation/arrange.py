@@ -1,0 +1,235 @@
+"""Compose around given notes: harmonize a melody, rewrite voices, fill in bars (`notes` runs).
+
+- `harmonize`: the melody is the first voice (soprano) of a piece with the model's number of
+  voices; the model composes the others under it, the melody's notes forced at their places.
+- `regenerate`: a piece's other voices are kept note for note and the chosen ones composed.
+- `infill`: bars `first..last` of a piece are composed anew between the bars before and
+  after them, from a model trained with fill-in-the-middle (training/data.py): it reads
+  `FIM_Prefix prefix FIM_Suffix suffix FIM_Middle` and writes the middle.
+
+Each refuses what it cannot do in one sentence before any sampling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from cadenza.errors import CadenzaError
+from cadenza.generation.compose import ComposeSettings, Composition
+from cadenza.generation.constraints import Constraints
+from cadenza.generation.forcing import BarSpanGrammar, KeptVoicesGrammar, NotesLayout
+from cadenza.generation.generate import generate_ids
+from cadenza.music.score import Score, Track
+from cadenza.representations.pitch_names import pitch_name
+from cadenza.training.bundle import Bundle
+
+VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
+LONGEST_PIECE = 20_000  # tokens: a bound on any composition around given notes
+
+
+def notes_representation(bundle: Bundle, action: str):
+    """The run's representation, if it can compose around given notes."""
+    representation = bundle.representation()
+    if not hasattr(representation, "fill_in_the_middle_tokens"):
+        raise CadenzaError(
+            f"{action} needs a model trained on the notes representation, not "
+            f"{representation.name!r}"
+        )
+    return representation
+
+
+def voice_count(bundle: Bundle) -> int:
+    """How many voices the model's training pieces have (the tracks it has ranges for)."""
+    facts = bundle.config["representation"].get("facts", {})
+    return len(facts.get("track_ranges", [])) or len(facts.get("monophonic_tracks", [])) or 4
+
+
+def parse_voices(text: str, count: int) -> list[int]:
+    """ "alto" or "alto,tenor" or "1,2" -> track numbers (0 = soprano)."""
+    voices = []
+    for part in (piece.strip().lower() for piece in text.split(",")):
+        if part in VOICE_NAMES[:count]:
+            voices.append(VOICE_NAMES.index(part))
+        elif part.isdigit() and int(part) < count:
+            voices.append(int(part))
+        else:
+            names = ", ".join(VOICE_NAMES[:count])
+            raise CadenzaError(
+                f"--regenerate {text}: {part!r} is not a voice of this model ({names}, or "
+                f"0..{count - 1})"
+            )
+    return sorted(set(voices))
+
+
+def check_melody(bundle: Bundle, melody: Score, name: str) -> Score:
+    """The melody as the soprano of the model's pieces: one track, one note at a time, in
+    range, in a meter the grid holds; else one sentence naming the file."""
+    representation = notes_representation(bundle, "harmonize")
+    tracks = [track for track in melody.tracks if len(track)]
+    if len(tracks) != 1:
+        raise CadenzaError(
+            f"{name}: holds {len(tracks)} voices with notes; choose the melody with --track N"
+        )
+    quantized = representation.quantize(melody.with_tracks([tracks[0]]))
+    track = quantized.tracks[0]
+    onsets = track.onsets
+    if len(onsets) != len(np.unique(onsets)):
+        at = float(onsets[np.flatnonzero(np.diff(onsets) == 0)[0]])
+        raise CadenzaError(
+            f"{name}: two notes start together at quarter {at:g}; a melody sings one note at a time"
+        )
+    _, statistics = representation.encode_with_statistics(quantized)
+    if statistics.get("meters snapped"):
+        raise CadenzaError(f"{name}: its meter is not one the notes grid can hold")
+    low, high = _soprano_range(bundle)
+    if track.pitches.min() < low or track.pitches.max() > high:
+        raise CadenzaError(
+            f"{name}: the melody spans {pitch_name(int(track.pitches.min()))}-"
+            f"{pitch_name(int(track.pitches.max()))}, outside the soprano's range in training "
+            f"with transposition ({pitch_name(low)}-{pitch_name(high)})"
+        )
+    durations = track.durations.copy()
+    durations[:-1] = np.minimum(durations[:-1], track.onsets[1:] - track.onsets[:-1])
+    legato = replace(track, durations=durations)  # a held note ends where the next begins
+    return quantized.with_tracks([legato])
+
+
+def _soprano_range(bundle: Bundle) -> tuple[int, int]:
+    facts = bundle.config["representation"].get("facts", {})
+    low, high = (facts.get("track_ranges") or [[0, 127]])[0]
+    shifts = bundle.config.get("results", {}).get("transpose") or [0, 0]
+    return max(0, low + shifts[0]), min(127, high + shifts[1])
+
+
+def harmonize(
+    bundle: Bundle, melody: Score, settings: ComposeSettings, constraints: Constraints | None
+) -> Composition:
+    """Compose the lower voices under `melody` (checked by `check_melody`)."""
+    representation = notes_representation(bundle, "harmonize")
+    count = voice_count(bundle)
+    blank = [Track(name=VOICE_NAMES[n].capitalize()) for n in range(1, count)]
+    piece = melody.with_tracks([melody.tracks[0], *blank])
+    layout = NotesLayout.parse(representation.encode(piece))
+    return _keep_and_compose(bundle, representation, layout, [0], settings, constraints)
+
+
+def regenerate(
+    bundle: Bundle,
+    piece: Score,
+    voices: list[int],
+    settings: ComposeSettings,
+    constraints: Constraints | None,
+) -> Composition:
+    """Compose `voices` of `piece` anew, keeping its other voices note for note."""
+    representation = notes_representation(bundle, "--regenerate")
+    layout = NotesLayout.parse(representation.encode(piece))
+    if max(voices) >= layout.track_count:
+        raise CadenzaError(
+            f"--regenerate: the primer has {layout.track_count} voices, no voice {max(voices)}"
+        )
+    kept = [t for t in range(layout.track_count) if t not in voices]
+    return _keep_and_compose(bundle, representation, layout, kept, settings, constraints)
+
+
+def _keep_and_compose(bundle, representation, layout, kept, settings, constraints):
+    tokens = bundle.vocabulary.tokens
+    grammar = KeptVoicesGrammar(tokens, layout, kept, representation.monophonic_tracks)
+    start = bundle.vocabulary.encode(["START"]).tolist()
+    grammar.push(start[0])
+    generator = torch.Generator().manual_seed(settings.seed)
+    length = min(LONGEST_PIECE, 8 * len(layout.tokens()) + 64)
+    ids = generate_ids(
+        bundle, start, length, settings.sampling(), generator, constraints, grammar=grammar
+    )
+    produced = bundle.vocabulary.decode(ids)
+    score = representation.decode(["START", *produced], bpm=settings.tempo)
+    given = sum(len(bar.notes) for bar in layout.bars) - sum(
+        1 for bar in layout.bars for _, t, _ in bar.notes if t not in kept
+    )
+    summary = f"{score.note_count} notes, {given} of them given"
+    return Composition(_named(score), ["START", *produced], summary)
+
+
+def infill(
+    bundle: Bundle,
+    piece: Score,
+    bars: tuple[int, int],
+    settings: ComposeSettings,
+    constraints: Constraints | None,
+) -> Composition:
+    """Compose bars `bars` (1-based, inclusive) of `piece` anew between its other bars."""
+    representation = notes_representation(bundle, "--infill")
+    if not bundle.config.get("results", {}).get("fill_in_the_middle"):
+        raise CadenzaError(
+            "--infill needs a model trained with fill-in-the-middle; this run was trained "
+            "without it (train with --fill-in-the-middle 0.25)"
+        )
+    layout = NotesLayout.parse(representation.encode(piece))
+    first, last = bars[0] - 1, bars[1] - 1
+    if not 0 <= first <= last < len(layout.bars):
+        raise CadenzaError(
+            f"--infill {bars[0]}-{bars[1]}: the primer has bars 1-{len(layout.bars)}"
+        )
+    prefix = _bars_tokens(layout, 0, first, header=True)
+    suffix = [*_bars_tokens(layout, last + 1, len(layout.bars)), "END"]
+    middle_guess = len(_bars_tokens(layout, first, last + 1))
+    model_input = _fill_in_layout(bundle, representation, prefix, suffix, middle_guess)
+    grammar = BarSpanGrammar(
+        bundle.vocabulary.tokens, layout, first, last, representation.monophonic_tracks
+    )
+    grammar.prime(prefix)
+    generator = torch.Generator().manual_seed(settings.seed)
+    length = min(LONGEST_PIECE, 4 * middle_guess + 256)
+    ids = generate_ids(
+        bundle, model_input, length, settings.sampling(), generator, constraints, grammar
+    )
+    middle = bundle.vocabulary.decode(ids)
+    if grammar.finished and middle and (middle[-1].startswith("Bar") or middle[-1] == "END"):
+        middle = middle[:-1]  # the suffix's own first token
+    tokens = [*prefix, *middle, *suffix]
+    score = _one_note_at_a_time(representation.decode(tokens, bpm=settings.tempo), representation)
+    summary = f"bars {bars[0]}-{bars[1]} composed anew ({len(middle)} tokens)"
+    return Composition(_named(score), tokens, summary)
+
+
+def _bars_tokens(layout: NotesLayout, start: int, stop: int, header: bool = False) -> list[str]:
+    part = NotesLayout(layout.header if header else [], layout.bars[start:stop])
+    tokens = part.tokens()[:-1]  # without END
+    return tokens
+
+
+def _fill_in_layout(bundle, representation, prefix, suffix, middle_guess) -> list[int]:
+    """`FIM_Prefix prefix FIM_Suffix suffix FIM_Middle` as ids, the prefix's end and the
+    suffix's start cut so that the middle has room in the model's context."""
+    context = int(bundle.config["model"]["config"].get("context", 512))
+    room = max(0, context - 3 - int(1.5 * middle_guess) - 16)
+    keep_suffix = min(len(suffix), room // 2)
+    keep_prefix = min(len(prefix), room - keep_suffix)
+    prefix_id, suffix_id, middle_id = representation.fill_in_the_middle_tokens
+    layout = [prefix_id, *prefix[len(prefix) - keep_prefix :], suffix_id,
+              *suffix[:keep_suffix], middle_id]  # fmt: skip
+    return bundle.vocabulary.encode(layout).tolist()
+
+
+def _one_note_at_a_time(score: Score, representation) -> Score:
+    """Monophonic voices: a composed note held into the next given one ends where it begins."""
+    tracks = []
+    for number, track in enumerate(score.tracks):
+        if number in representation.monophonic_tracks and len(track) > 1:
+            durations = track.durations.copy()
+            gaps = track.onsets[1:] - track.onsets[:-1]
+            durations[:-1] = np.where(gaps > 0, np.minimum(durations[:-1], gaps), durations[:-1])
+            track = replace(track, durations=durations)
+        tracks.append(track)
+    return score.with_tracks(tracks)
+
+
+def _named(score: Score) -> Score:
+    """Four voices get their names (Soprano .. Bass), for the score and the MIDI tracks."""
+    if len(score.tracks) == len(VOICE_NAMES):
+        for track, name in zip(score.tracks, VOICE_NAMES, strict=True):
+            track.name = name.capitalize()
+    return score
