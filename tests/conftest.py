@@ -57,3 +57,34 @@ def chorale_path() -> Path:
 def write_song(folder: Path, name: str, score: Score) -> Path:
     """Write `score` as folder/name and return the path."""
     return write_midi(score, folder / name)
+
+
+CHORALES = ("bach/bwv269", "bach/bwv347", "bach/bwv153.1", "bach/bwv86.6", "bach/bwv267",
+            "bach/bwv281.mxl")  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def notes_corpus(tmp_path_factory) -> Path:
+    """Six four-part chorales of music21's corpus as a `notes` corpus (MusicXML, pickups)."""
+    from music21 import corpus
+
+    from cadenza.cli import main
+
+    folder = tmp_path_factory.mktemp("notes-corpus")
+    files = [str(corpus.getWork(name)) for name in CHORALES]
+    code = main(["prepare", *files, "-o", str(folder / "corpus"), "--representation", "notes",
+                 "--validation", "0.3", "--quiet"])  # fmt: skip
+    assert code == 0
+    return folder / "corpus"
+
+
+@pytest.fixture(scope="session")
+def notes_run(notes_corpus, tmp_path_factory) -> Path:
+    """A tiny transformer trained briefly on `notes_corpus` (with fill-in-the-middle)."""
+    from cadenza.training.train import TrainConfig, train
+
+    run = tmp_path_factory.mktemp("notes-run") / "run"
+    config = TrainConfig(model="transformer", preset="tiny", window=64, batch_size=8,
+                         max_epochs=2, seed=0, progress=False, accelerator="cpu")  # fmt: skip
+    train(notes_corpus, run, config)
+    return run

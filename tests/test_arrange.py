@@ -1,0 +1,101 @@
+"""Harmonize a melody, rewrite a voice, fill in bars: the given notes are kept exactly."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cadenza.cli import main
+from cadenza.errors import CadenzaError
+from cadenza.generation.arrange import check_melody, harmonize, infill, regenerate
+from cadenza.generation.compose import ComposeSettings
+from cadenza.generation.forcing import NotesLayout
+from cadenza.music import Note, Track
+from cadenza.music.notation import read_notation
+from cadenza.representations.notes import NotesRepresentation
+from cadenza.training.bundle import load_bundle
+from cadenza.training.train import TrainConfig, train
+
+NOTES = NotesRepresentation()
+
+
+@pytest.fixture(scope="module")
+def chorale():
+    from music21 import corpus
+
+    return read_notation(corpus.getWork("bach/bwv269"))[0]  # four voices, a quarter pickup
+
+
+@pytest.fixture(scope="module")
+def bundle(notes_run):
+    return load_bundle(notes_run)
+
+
+def _same_notes(a: Track, b: Track) -> bool:
+    return all(
+        np.array_equal(getattr(a, name), getattr(b, name))
+        for name in ("onsets", "durations", "pitches")
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_soprano_of_a_harmonization_is_the_melody(bundle, chorale, seed):
+    melody = check_melody(bundle, chorale.with_tracks([chorale.tracks[0]]), "bwv269")
+    composition = harmonize(bundle, melody, ComposeSettings(seed=seed), None)
+    assert len(composition.score.tracks) == 4
+    assert _same_notes(composition.score.tracks[0], NOTES.quantize(melody).tracks[0])
+    assert sum(len(t) for t in composition.score.tracks[1:]) > 0  # the model wrote voices
+    assert composition.score.pickup == chorale.pickup == 1.0
+
+
+def test_regenerate_keeps_the_other_voices(bundle, chorale):
+    composition = regenerate(bundle, chorale, [1, 2], ComposeSettings(seed=3), None)
+    given = NOTES.quantize(chorale)
+    for number in (0, 3):
+        assert _same_notes(composition.score.tracks[number], given.tracks[number])
+    assert not _same_notes(composition.score.tracks[1], given.tracks[1])
+
+
+def test_infill_keeps_the_bars_around_the_middle(bundle, chorale):
+    composition = infill(bundle, chorale, (3, 4), ComposeSettings(seed=4), None)
+    before = NotesLayout.parse(NOTES.encode(chorale))
+    after = NotesLayout.parse(composition.tokens)
+    assert len(after.bars) == len(before.bars)
+    for number in [0, 1, *range(4, len(before.bars))]:
+        assert after.bars[number] == before.bars[number], f"bar {number + 1} changed"
+    assert NOTES.decode(composition.tokens).note_count == composition.score.note_count
+
+
+def test_melodies_the_model_cannot_take_are_refused(bundle, chorale):
+    chords = Track.from_notes([Note(0, 1, 67), Note(0, 1, 71), Note(1, 1, 72)])
+    with pytest.raises(CadenzaError, match="two notes start together at quarter 0"):
+        check_melody(bundle, chorale.with_tracks([chords]), "chords.mid")
+    high = Track.from_notes([Note(0, 1, 67), Note(1, 1, 110)])
+    with pytest.raises(CadenzaError, match=r"high\.mid: the melody spans G4-D8, outside"):
+        check_melody(bundle, chorale.with_tracks([high]), "high.mid")
+    with pytest.raises(CadenzaError, match="holds 4 voices with notes; choose the melody"):
+        check_melody(bundle, chorale, "bwv269")
+
+
+def test_a_run_without_fill_in_the_middle_says_so(notes_corpus, chorale, tmp_path):
+    config = TrainConfig(model="transformer", preset="tiny", window=64, batch_size=8,
+                         max_epochs=1, progress=False, accelerator="cpu",
+                         fill_in_the_middle=0.0)  # fmt: skip
+    train(notes_corpus, tmp_path / "plain", config)
+    plain = load_bundle(tmp_path / "plain")
+    with pytest.raises(CadenzaError, match="trained without it"):
+        infill(plain, chorale, (2, 3), ComposeSettings(), None)
+
+
+def test_the_commands_write_midi(notes_run, chorale_path, tmp_path):
+    from cadenza.music.io import read_score
+
+    out = tmp_path / "harmonized.mid"
+    code = main(["harmonize", str(chorale_path), str(notes_run), "-o", str(out), "--track", "0"])
+    assert code == 0 and len(read_score(out).tracks) == 4
+    again = tmp_path / "alto.mid"
+    assert main(["generate", str(notes_run), "--primer", str(chorale_path), "--regenerate",
+                 "alto", "-o", str(again)]) == 0  # fmt: skip
+    assert main(["generate", str(notes_run), "--primer", "none", "--infill", "2-3",
+                 "-o", str(tmp_path / "x.mid")]) == 2  # fmt: skip
+    assert not Path(tmp_path / "x.mid").exists()
