@@ -90,7 +90,8 @@ build() {
         prepare bach-notes-all --corpus bach --representation notes
         mapfile -t chorales < <(.venv/bin/python -c "$FOUR_PARTS" "$work/bach-notes-all/report.json")
         prepare bach-notes --representation notes "${chorales[@]}"
-        train bach-chorale bach-notes --model transformer --set context=512 --window 512 \
+        train bach-chorale bach-notes --model transformer --set context=512 --set layers=4 \
+            --set heads=4 --set width=128 --set dropout=0.1 --window 512 \
             --batch-size 16 --learning-rate 2e-3 --epochs 30 --patience 30 ;;
     *)
         echo "pretrained: unknown model $1 (bach-chord, bach-attention, essen-melody, bach-musegan, bach-chorale)" >&2
