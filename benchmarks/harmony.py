@@ -8,7 +8,8 @@ The yardstick: the first `--chorales` four-part chorales (exactly four parts wit
 music21's Bach corpus, in file-name order, written to MIDI and read back. Against them,
 `--pieces` pieces from each model (a built-in model's name, as `cadenza models` lists them, or
 a run folder), made as `cadenza generate --model NAME --seed S` makes them for the seeds
-0..pieces-1 (token models: `--length` steps after a random primer; musegan: `--bars` bars),
+0..pieces-1 (token models: `--length` steps after `--primer`, random (a training window) or
+none; musegan: `--bars` bars),
 also written to MIDI and read back. Every sounding pitch set is sampled each eighth note
 (cadenza.metrics.harmony). Four-voice figures only for sets whose pieces have four tracks.
 """
@@ -91,7 +92,8 @@ def generated_pieces(model: str, args: argparse.Namespace, folder: Path) -> list
         if is_musegan_run(run):
             score = musegan_piece(bundle, args.bars, seed)
         else:
-            score = compose(bundle, ComposeSettings(length=args.length, seed=seed)).score
+            settings = ComposeSettings(length=args.length, seed=seed, primer=args.primer)
+            score = compose(bundle, settings).score
         pieces.append(through_midi(score, folder, f"{Path(model).name}-{seed}"))
     return pieces
 
@@ -138,6 +140,7 @@ def main() -> None:
     parser.add_argument("--chorales", type=int, default=20, help="real chorales (20)")
     parser.add_argument("--length", type=int, default=500, help="steps, token models (500)")
     parser.add_argument("--bars", type=int, default=16, help="bars, musegan models (16)")
+    parser.add_argument("--primer", default="random", help="token models: random or none")
     parser.add_argument("--write", action="store_true", help="write the RESULTS.md section")
     args = parser.parse_args()
     rows, ranges = [], []
@@ -155,7 +158,7 @@ def main() -> None:
     command = (
         f".venv/bin/python -m benchmarks.harmony --models {' '.join(args.models)} "
         f"--pieces {args.pieces} --chorales {args.chorales} --length {args.length} "
-        f"--bars {args.bars}"
+        f"--bars {args.bars} --primer {args.primer}"
     )
     headings = " | ".join(heading for heading, _ in COLUMNS.values())
     body = f"""## Harmony: chord tones and voice leading against real chorales
