@@ -87,3 +87,23 @@ def test_monophonic_tracks_from_scores():
     assert NotesRepresentation(monophonic_tracks=[3, 1]).monophonic_tracks == (1, 3)
     facts = NOTES.corpus_facts([NOTES.encode(make_score(voice, chords))])
     assert facts == {"monophonic_tracks": [0], "track_ranges": [[60, 64], [48, 52]]}
+
+
+def test_a_primer_from_inside_a_piece_joins_midway(chorale_path):
+    from cadenza.music.notation import read_notation
+
+    tokens = NOTES.encode(read_notation(chorale_path)[0])
+    window = tokens[40:140]  # a training window: no START, a bar begun before it
+    assert "START" not in window
+    grammar = NotesGrammar(TOKENS, monophonic_tracks=[0, 1, 2, 3])
+    for token in window:
+        grammar.push(INDEX[token])
+    rng, drawn = np.random.default_rng(5), []
+    for _ in range(600):  # uniform over what is allowed, END aside
+        allowed = [i for i in np.flatnonzero(grammar.allowed()) if TOKENS[i] != "END"]
+        token = int(rng.choice(allowed))
+        grammar.push(token)
+        drawn.append(TOKENS[token])
+    assert sum(t.startswith("Pitch_") for t in drawn) > 20  # it goes on with notes
+    score = NOTES.decode(["START", *window, *drawn])
+    assert score.note_count >= sum(t.startswith("Dur_") for t in drawn)

@@ -79,6 +79,7 @@ class NotesGrammar:
     """What may follow a `notes` sequence so far; see the module docstring for the rules."""
 
     def __init__(self, tokens: Sequence[str], monophonic_tracks: Iterable[int] = ()) -> None:
+        self._tokens = list(tokens)
         self.families = _Families(tokens)
         self.monophonic = frozenset(int(t) for t in monophonic_tracks)
         self.durations = sorted(self.families.ids.get("Dur", {}))
@@ -163,12 +164,21 @@ class NotesGrammar:
     def push(self, token: int) -> None:
         """Record the next token (an id of the vocabulary the grammar was built on)."""
         family, value = self.families.kind[int(token)]
+        if self.state == "start" and family != "START":
+            self._join_midway()
         handler = getattr(self, f"_push_{family.lower()}", None)
         if handler is None:
             raise CadenzaError(f"the notes grammar has no rule for {family!r} tokens")
         handler(value)
 
+    def _join_midway(self) -> None:
+        """A primer that begins inside a piece (a training window): every track may play and
+        bars are 4/4 until a bar token names the meter."""
+        self.tracks, self.bars, self.bar_length, self.position = 16, 1, 48, -1
+        self.state = _BAR
+
     def _push_start(self, _value: int) -> None:
+        self.__init__(self._tokens, self.monophonic)  # a new piece: everything begins again
         self.state = _HEADER
 
     def _push_fim(self, _value: int) -> None:
