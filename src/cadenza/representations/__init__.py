@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 from cadenza.errors import CadenzaError
+from cadenza.representations.base import Representation
 from cadenza.representations.chord import ChordRepresentation
 from cadenza.representations.frame_notes import FrameNotesRepresentation
 from cadenza.representations.frames import FrameRepresentation
@@ -18,7 +19,6 @@ from cadenza.representations.pianoroll import PianorollRepresentation
 from cadenza.representations.pitch_duration import PitchDurationRepresentation
 from cadenza.representations.vocab import Vocabulary
 
-Representation = ChordRepresentation | PitchDurationRepresentation | FrameRepresentation
 REPRESENTATIONS: dict[str, type] = {
     "chord": ChordRepresentation,
     "pitch-duration": PitchDurationRepresentation,
@@ -40,6 +40,12 @@ def get_representation(name: str, **options: object) -> Representation:
     return kind(**{key: value for key, value in options.items() if key in accepted})
 
 
+def representation_for(vocabulary: Vocabulary, **options: object) -> Representation:
+    """The representation that produced `vocabulary`, with its stored settings (decoding
+    options such as `step` or `program` may be added)."""
+    return get_representation(vocabulary.representation, **options, **vocabulary.settings)
+
+
 __all__ = [
     "REPRESENTATIONS",
     "ChordRepresentation",
@@ -49,4 +55,5 @@ __all__ = [
     "Representation",
     "Vocabulary",
     "get_representation",
+    "representation_for",
 ]
