@@ -3,6 +3,7 @@
     .venv/bin/pip install -e ".[bench]"     # transformers, for this benchmark only
     .venv/bin/python -m benchmarks.transformer_speed [--preset default] [--repeats 5]
     .venv/bin/python -m benchmarks.transformer_speed --sweep   # our model at several sizes
+    .venv/bin/python -m benchmarks.transformer_speed --sweep --corpus CORPUS --budget 80
 
 Both models get the same weights (ours copied into a GPT2LMHeadModel; the logits are checked
 to agree) and run side by side in one process, alternately, with one thread; each figure is
@@ -227,12 +228,75 @@ def _table(preset, model, batch_size, window, per_second, seconds, within, repea
     return "\n".join(lines)
 
 
+SHAPES = [
+    (2, 64, 2),
+    (3, 96, 4),
+    (4, 128, 4),
+    (3, 192, 4),
+    (4, 160, 4),
+    (4, 192, 4),
+    (6, 192, 6),
+    (6, 256, 8),
+]  # fmt: skip  (layers, width, heads)
+
+
+def losses_in_budget(corpus_folder: str, budget: float, batch_size: int, window: int) -> str:
+    """Validation loss of each shape after `budget` CPU seconds of training on a corpus (one
+    thread; AdamW 1e-3, clip 1, dropout 0.1; 48 validation windows)."""
+    from cadenza.corpus.store import Corpus
+    from cadenza.training.data import SplitStream, WindowSampler
+
+    corpus = Corpus(corpus_folder)
+    train, validation = (
+        SplitStream(corpus, "train", window),
+        SplitStream(corpus, "validation", window),
+    )
+    pairs = [validation[start] for start in list(WindowSampler(validation, 0, False))[:48]]
+    held_out = torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+    marks = [budget * k / 4 for k in (1, 2, 3, 4)]
+    lines = ["| layers | width | " + " | ".join(f"loss after {m:.0f} s" for m in marks)
+             + " | steps |", "|---:|---:|" + "---:|" * (len(marks) + 1)]  # fmt: skip
+    for layers, width, heads in SHAPES:
+        torch.manual_seed(0)
+        config = TransformerConfig(len(corpus.vocabulary), context=window, layers=layers,
+                                   heads=heads, width=width, dropout=0.1)  # fmt: skip
+        model = Transformer(config)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+        used, steps, epoch, found = 0.0, 0, 0, []
+        while len(found) < len(marks):
+            sampler = WindowSampler(train, 0, True)
+            sampler.set_epoch(epoch)
+            starts, epoch = list(sampler), epoch + 1
+            for first in range(0, len(starts) - batch_size + 1, batch_size):
+                if len(found) == len(marks):
+                    break
+                pairs = [train[start] for start in starts[first : first + batch_size]]
+                inputs, targets = (
+                    torch.stack([p[0] for p in pairs]),
+                    torch.stack([p[1] for p in pairs]),
+                )
+                started = time.process_time()
+                loss = model(inputs, targets)[1]
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                used, steps = used + time.process_time() - started, steps + 1
+                if used >= marks[len(found)]:
+                    with torch.no_grad():
+                        found.append(float(model.eval()(*held_out)[1]))
+                    model.train()
+        shown = " | ".join(f"{loss:.3f}" for loss in found)
+        lines.append(f"| {layers} | {width} | {shown} | {steps} |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
 def sweep(vocab_size: int, batch_size: int, window: int, repeats: int) -> str:
     """Our model alone at several sizes: training tokens/s and 1,000 generated tokens."""
-    shapes = [(2, 64, 2), (3, 96, 4), (4, 128, 4), (4, 192, 4), (6, 192, 6), (6, 256, 8)]
     lines = ["| layers | width | heads | weights | training tokens/s | 1,000 tokens (s) |",
              "|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
-    for layers, width, heads in shapes:
+    for layers, width, heads in SHAPES:
         torch.manual_seed(0)
         config = TransformerConfig(vocab_size, context=window, layers=layers, heads=heads,
                                    width=width, dropout=0.1)  # fmt: skip
@@ -260,11 +324,16 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=256, help="at most the context")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sweep", action="store_true", help="our model at several sizes")
+    parser.add_argument("--corpus", help="with --sweep: also train each size on this corpus")
+    parser.add_argument("--budget", type=float, default=80.0, help="CPU seconds per size")
     parser.add_argument("--write", action="store_true", help="into benchmarks/RESULTS.md")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.sweep:
         body = sweep(args.vocab_size, args.batch_size, args.window, args.repeats)
+        if args.corpus:
+            losses = losses_in_budget(args.corpus, args.budget, args.batch_size, args.window)
+            body = f"{body}\n\n{losses}"
         name = "transformer-sizes"
     else:
         try:
