@@ -91,8 +91,8 @@ build() {
         mapfile -t chorales < <(.venv/bin/python -c "$FOUR_PARTS" "$work/bach-notes-all/report.json")
         prepare bach-notes --representation notes "${chorales[@]}"
         train bach-chorale bach-notes --model transformer --set context=512 --set layers=4 \
-            --set heads=4 --set width=128 --set dropout=0.1 --window 512 \
-            --batch-size 16 --learning-rate 2e-3 --epochs 30 --patience 30 ;;
+            --set heads=4 --set width=128 --set dropout=0.0 --window 512 \
+            --batch-size 16 --learning-rate 2e-3 --epochs 70 --patience 70 ;;
     *)
         echo "pretrained: unknown model $1 (bach-chord, bach-attention, essen-melody, bach-musegan, bach-chorale)" >&2
         exit 2 ;;

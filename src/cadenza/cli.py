@@ -80,6 +80,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     evaluate.add_argument("--ngram", type=int, default=4, help="n of the n-gram figures (4)")
     evaluate.add_argument("--temperature", type=float, default=1.0, help="for the pieces (1.0)")
+    evaluate.add_argument("--top-p", type=float, default=1.0, help="for the pieces (1: all)")
     evaluate.add_argument("--seed", type=int, default=0, help="for the pieces (0)")
     from cadenza.generation.phrase_flags import add_evaluate_flags
 
@@ -108,7 +109,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from cadenza.evaluation_music import JudgeSettings, format_judgement, judge_run
 
     settings = (  # checked before the validation pass, which takes a while
-        JudgeSettings(args.pieces, args.ngram, args.temperature, seed=args.seed)
+        JudgeSettings(args.pieces, args.ngram, args.temperature, args.top_p, seed=args.seed)
         if args.pieces
         else None
     )
@@ -602,7 +603,7 @@ def _prepare_frame_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
-MAIN_MODEL = "bach-attention"  # the built-in model the main job composes with
+MAIN_MODEL = "bach-chorale"  # the built-in model the main job composes with
 
 
 def run_default_job(parser: argparse.ArgumentParser) -> int:
@@ -613,16 +614,15 @@ def run_default_job(parser: argparse.ArgumentParser) -> int:
     if MAIN_MODEL not in available():
         raise CadenzaError(
             f"the built-in model {MAIN_MODEL!r} is not installed; make it with "
-            "`bash scripts/pretrained.sh bach-attention`"
+            f"`bash scripts/pretrained.sh {MAIN_MODEL}`"
         )
     song = DEFAULT_OUTPUT / f"{MAIN_MODEL}.mid"
     DEFAULT_OUTPUT.mkdir(parents=True, exist_ok=True)
-    print(f"Composing with the built-in model {MAIN_MODEL} (a chorale, pitch and rhythm)")
+    print(f"Composing with the built-in model {MAIN_MODEL} (a four-part chorale, note by note)")
     return run_generate(
         parser.parse_args(
             ["generate", "--model", MAIN_MODEL, "-o", str(song), "--primer", "none",
-             "--length", "160", "--pitch-temperature", "0.8", "--duration-temperature", "0.6",
-             "--tempo", "84", "--render", "--plots"]
+             "--length", "1500", "--top-p", "0.8", "--tempo", "72", "--render"]
         )
     )  # fmt: skip
 

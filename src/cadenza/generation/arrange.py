@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from cadenza.errors import CadenzaError
-from cadenza.generation.compose import ComposeSettings, Composition
+from cadenza.generation.compose import ComposeSettings, Composition, name_voices
 from cadenza.generation.constraints import Constraints
 from cadenza.generation.forcing import BarSpanGrammar, KeptVoicesGrammar, NotesLayout
 from cadenza.generation.generate import generate_ids
@@ -150,7 +150,7 @@ def _keep_and_compose(bundle, representation, layout, kept, settings, constraint
         1 for bar in layout.bars for _, t, _ in bar.notes if t not in kept
     )
     summary = f"{score.note_count} notes, {given} of them given"
-    return Composition(_named(score), ["START", *produced], summary)
+    return Composition(name_voices(score), ["START", *produced], summary)
 
 
 def infill(
@@ -192,7 +192,7 @@ def infill(
     tokens = [*prefix, *middle, *suffix]
     score = _one_note_at_a_time(representation.decode(tokens, bpm=settings.tempo), representation)
     summary = f"bars {bars[0]}-{bars[1]} composed anew ({len(middle)} tokens)"
-    return Composition(_named(score), tokens, summary)
+    return Composition(name_voices(score), tokens, summary)
 
 
 def _bars_tokens(layout: NotesLayout, start: int, stop: int, header: bool = False) -> list[str]:
@@ -225,11 +225,3 @@ def _one_note_at_a_time(score: Score, representation) -> Score:
             track = replace(track, durations=durations)
         tracks.append(track)
     return score.with_tracks(tracks)
-
-
-def _named(score: Score) -> Score:
-    """Four voices get their names (Soprano .. Bass), for the score and the MIDI tracks."""
-    if len(score.tracks) == len(VOICE_NAMES):
-        for track, name in zip(score.tracks, VOICE_NAMES, strict=True):
-            track.name = name.capitalize()
-    return score

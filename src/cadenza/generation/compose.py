@@ -113,4 +113,17 @@ def compose(
     )
     score = representation.decode(tokens, bpm=settings.tempo)
     score.key_signatures = [parse_key(settings.key)] if settings.key else []
-    return Composition(score, tokens, summary, trace)
+    return Composition(name_voices(score), tokens, summary, trace)
+
+
+VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
+
+
+def name_voices(score: Score) -> Score:
+    """Four tracks of one instrument are the four voices of a chorale: they get their names
+    (for the MIDI tracks and the staves of the sheet music)."""
+    tracks = score.tracks
+    if len(tracks) == len(VOICE_NAMES) and len({(t.program, t.is_drum) for t in tracks}) == 1:
+        for track, name in zip(tracks, VOICE_NAMES, strict=True):
+            track.name = name
+    return score
