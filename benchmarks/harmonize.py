@@ -105,7 +105,7 @@ def held_out_chorales(corpus_folder: Path, count: int) -> list[Path]:
     return [Path(p["source"]) for p in sorted(pieces, key=lambda p: p["title"])[:count]]
 
 
-def judge(run: Path, corpus: Path, count: int, seed: int) -> dict:
+def judge(run: Path, corpus: Path, count: int, seed: int, top_p: float) -> dict:
     import torch
 
     from cadenza.generation.arrange import check_melody, harmonize
@@ -129,7 +129,7 @@ def judge(run: Path, corpus: Path, count: int, seed: int) -> dict:
         bach.key_signatures = original.key_signatures  # quantizing keeps notes and meter only
         melody = check_melody(bundle, bach.with_tracks([bach.tracks[0]]), path.name)
         started = time.perf_counter()
-        ours = harmonize(bundle, melody, ComposeSettings(seed=seed), None).score
+        ours = harmonize(bundle, melody, ComposeSettings(seed=seed, top_p=top_p), None).score
         seconds.append(time.perf_counter() - started)
         given, kept = melody.tracks[0], ours.tracks[0]
         same = len(given) == len(kept) and all(
@@ -202,9 +202,10 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=Path("build/pretrained/bach-notes"))
     parser.add_argument("--count", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--write", action="store_true", help="write the RESULTS.md section")
     args = parser.parse_args()
-    rows = judge(args.run, args.corpus, args.count, args.seed)
+    rows = judge(args.run, args.corpus, args.count, args.seed, args.top_p)
     wall, notes = command_seconds(args.run, args.corpus)
 
     def column(label: str, name: str) -> str:
@@ -227,7 +228,7 @@ def main() -> None:
     lines = "\n".join(f"| {name} | {ours} | {bach} |" for name, ours, bach in table)
     command = (
         f".venv/bin/python -m benchmarks.harmonize --run {args.run} --corpus {args.corpus} "
-        f"--count {args.count} --seed {args.seed}"
+        f"--count {args.count} --seed {args.seed} --top-p {args.top_p}"
     )
     body = f"""## Harmonize: held-out chorale sopranos
 
@@ -235,8 +236,9 @@ Command: `{command}`
 Machine: {machine()}
 
 {count} validation chorales of the corpus; the soprano of each harmonized once (seed {args.seed},
-temperature 1), every voice but the soprano composed by the model. Metrics every eighth note;
-chords per quarter-note beat (root and triad quality, sevenths folded onto their triad).
+temperature 1, top-p {args.top_p}), every voice but the soprano composed by the model.
+Metrics every eighth note; chords per quarter-note beat (root and triad quality, sevenths
+folded onto their triad).
 
 | | ours | Bach's own |
 |---|---:|---:|

@@ -92,7 +92,8 @@ def generated_pieces(model: str, args: argparse.Namespace, folder: Path) -> list
         if is_musegan_run(run):
             score = musegan_piece(bundle, args.bars, seed)
         else:
-            settings = ComposeSettings(length=args.length, seed=seed, primer=args.primer)
+            settings = ComposeSettings(length=args.length, seed=seed, primer=args.primer,
+                                       temperature=args.temperature, top_p=args.top_p)  # fmt: skip
             score = compose(bundle, settings).score
         pieces.append(through_midi(score, folder, f"{Path(model).name}-{seed}"))
     return pieces
@@ -141,6 +142,8 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=500, help="steps, token models (500)")
     parser.add_argument("--bars", type=int, default=16, help="bars, musegan models (16)")
     parser.add_argument("--primer", default="random", help="token models: random or none")
+    parser.add_argument("--temperature", type=float, default=1.0, help="token models (1.0)")
+    parser.add_argument("--top-p", type=float, default=1.0, help="token models (1.0)")
     parser.add_argument("--write", action="store_true", help="write the RESULTS.md section")
     args = parser.parse_args()
     rows, ranges = [], []
@@ -158,7 +161,8 @@ def main() -> None:
     command = (
         f".venv/bin/python -m benchmarks.harmony --models {' '.join(args.models)} "
         f"--pieces {args.pieces} --chorales {args.chorales} --length {args.length} "
-        f"--bars {args.bars} --primer {args.primer}"
+        f"--bars {args.bars} --primer {args.primer} --temperature {args.temperature} "
+        f"--top-p {args.top_p}"
     )
     headings = " | ".join(heading for heading, _ in COLUMNS.values())
     body = f"""## Harmony: chord tones and voice leading against real chorales
