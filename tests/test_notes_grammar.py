@@ -107,3 +107,20 @@ def test_a_primer_from_inside_a_piece_joins_midway(chorale_path):
     assert sum(t.startswith("Pitch_") for t in drawn) > 20  # it goes on with notes
     score = NOTES.decode(["START", *window, *drawn])
     assert score.note_count >= sum(t.startswith("Dur_") for t in drawn)
+
+
+def test_no_parallels_bans_parallel_fifths_and_octaves_only():
+    grammar = NotesGrammar(TOKENS, monophonic_tracks=[0, 1], no_parallels=True)
+    opening = ["START", "Track_0", "Program_0", "Track_1", "Program_0", "Bar_4/4",
+               "Pos_0", "Track_0", "Pitch_72", "Dur_12", "Track_1", "Pitch_65", "Dur_12",
+               "Pos_12", "Track_0", "Pitch_74", "Dur_12", "Track_1"]  # fmt: skip
+    for token in opening:
+        grammar.push(INDEX[token])
+    allowed = {TOKENS[i] for i in np.flatnonzero(grammar.allowed())}
+    assert "Pitch_67" not in allowed  # C5-F4 to D5-G4: parallel fifths
+    assert "Pitch_55" in allowed  # contrary motion into a compound fifth: fine
+    assert "Pitch_65" in allowed and "Pitch_69" in allowed  # held note; a sixth
+    plain = NotesGrammar(TOKENS, monophonic_tracks=[0, 1])
+    for token in opening:
+        plain.push(INDEX[token])
+    assert plain.allowed()[INDEX["Pitch_67"]]  # only asked for: off by default

@@ -301,6 +301,10 @@ def _add_constraint_flags(generate: argparse.ArgumentParser) -> None:
         help="no N tokens (events) in a row that already occurred, the primer included",
     )  # fmt: skip
     rules.add_argument(
+        "--no-parallels", action="store_true",
+        help="no parallel fifths or octaves between voices moving together (notes models)",
+    )  # fmt: skip
+    rules.add_argument(
         "--end-on-tonic", action="store_true",
         help="finish on the --key tonic (a note or chord of the tonic triad holding the tonic)",
     )  # fmt: skip
@@ -322,6 +326,7 @@ def generation_constraints(args: argparse.Namespace):
         max_repeat=args.max_repeat,
         no_repeat_ngram=args.no_repeat_ngram,
         end_on_tonic=args.end_on_tonic,
+        no_parallels=args.no_parallels,
     )
 
 

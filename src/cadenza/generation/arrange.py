@@ -19,7 +19,7 @@ import torch
 
 from cadenza.errors import CadenzaError
 from cadenza.generation.compose import ComposeSettings, Composition, name_voices
-from cadenza.generation.constraints import Constraints
+from cadenza.generation.constraints import Constraints, grammar_options
 from cadenza.generation.forcing import BarSpanGrammar, KeptVoicesGrammar, NotesLayout
 from cadenza.generation.generate import generate_ids
 from cadenza.music.score import Score, Track
@@ -30,9 +30,10 @@ VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
 LONGEST_PIECE = 20_000  # tokens: a bound on any composition around given notes
 
 
-def notes_representation(bundle: Bundle, action: str):
-    """The run's representation, if it can compose around given notes."""
-    representation = bundle.representation()
+def notes_representation(bundle: Bundle, action: str, constraints: Constraints | None = None):
+    """The run's representation, if it can compose around given notes (with the sampling
+    rules `constraints` ask of it)."""
+    representation = bundle.representation(**grammar_options(bundle, constraints))
     if not hasattr(representation, "fill_in_the_middle_tokens"):
         raise CadenzaError(
             f"{action} needs a model trained on the notes representation, not "
@@ -108,7 +109,7 @@ def harmonize(
     bundle: Bundle, melody: Score, settings: ComposeSettings, constraints: Constraints | None
 ) -> Composition:
     """Compose the lower voices under `melody` (checked by `check_melody`)."""
-    representation = notes_representation(bundle, "harmonize")
+    representation = notes_representation(bundle, "harmonize", constraints)
     count = voice_count(bundle)
     blank = [Track(name=VOICE_NAMES[n].capitalize()) for n in range(1, count)]
     piece = melody.with_tracks([melody.tracks[0], *blank])
@@ -124,7 +125,7 @@ def regenerate(
     constraints: Constraints | None,
 ) -> Composition:
     """Compose `voices` of `piece` anew, keeping its other voices note for note."""
-    representation = notes_representation(bundle, "--regenerate")
+    representation = notes_representation(bundle, "--regenerate", constraints)
     layout = NotesLayout.parse(representation.encode(piece))
     if max(voices) >= layout.track_count:
         raise CadenzaError(
@@ -136,7 +137,9 @@ def regenerate(
 
 def _keep_and_compose(bundle, representation, layout, kept, settings, constraints):
     tokens = bundle.vocabulary.tokens
-    grammar = KeptVoicesGrammar(tokens, layout, kept, representation.monophonic_tracks)
+    grammar = KeptVoicesGrammar(
+        tokens, layout, kept, representation.monophonic_tracks, representation.no_parallels
+    )
     start = bundle.vocabulary.encode(["START"]).tolist()
     grammar.push(start[0])
     generator = torch.Generator().manual_seed(settings.seed)
@@ -161,7 +164,7 @@ def infill(
     constraints: Constraints | None,
 ) -> Composition:
     """Compose bars `bars` (1-based, inclusive) of `piece` anew between its other bars."""
-    representation = notes_representation(bundle, "--infill")
+    representation = notes_representation(bundle, "--infill", constraints)
     if not bundle.config.get("results", {}).get("fill_in_the_middle"):
         raise CadenzaError(
             "--infill needs a model trained with fill-in-the-middle; this run was trained "
@@ -178,8 +181,9 @@ def infill(
     middle_guess = len(_bars_tokens(layout, first, last + 1))
     model_input = _fill_in_layout(bundle, representation, prefix, suffix, middle_guess)
     grammar = BarSpanGrammar(
-        bundle.vocabulary.tokens, layout, first, last, representation.monophonic_tracks
-    )
+        bundle.vocabulary.tokens, layout, first, last, representation.monophonic_tracks,
+        representation.no_parallels,
+    )  # fmt: skip
     grammar.prime(prefix)
     generator = torch.Generator().manual_seed(settings.seed)
     length = min(LONGEST_PIECE, 4 * middle_guess + 256)

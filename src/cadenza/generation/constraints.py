@@ -61,6 +61,7 @@ class Constraints:
     max_repeat: int = 0
     no_repeat_ngram: int = 0
     end_on_tonic: bool = False
+    no_parallels: bool = False  # applied by the grammar of representations with voices (notes)
 
     def __post_init__(self) -> None:
         if self.scale is not None and self.scale not in SCALES:
@@ -285,6 +286,22 @@ class Steering:
                 allowed = allowed.clone()
                 allowed[end] = False
         return allowed & ending if step == self.length - 1 else allowed
+
+
+def grammar_options(bundle, constraints: Constraints | None) -> dict:
+    """The rules of `constraints` that the run's sampling grammar applies (--no-parallels);
+    one sentence when the run's representation has no such rule."""
+    if constraints is None or not constraints.no_parallels:
+        return {}
+    from dataclasses import fields
+
+    representation = bundle.representation()
+    if "no_parallels" not in {f.name for f in fields(type(representation))}:
+        raise CadenzaError(
+            f"--no-parallels needs a model whose voices are kept apart (notes), not "
+            f"{representation.name!r}"
+        )
+    return {"no_parallels": True}
 
 
 def steering_for(

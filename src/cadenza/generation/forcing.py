@@ -98,10 +98,11 @@ class KeptVoicesGrammar:
         layout: NotesLayout,
         kept_tracks: Iterable[int],
         monophonic_tracks: Iterable[int] = (),
+        no_parallels: bool = False,
     ) -> None:
         self.index = {token: i for i, token in enumerate(tokens)}
         self.size = len(tokens)
-        self.base = NotesGrammar(tokens, monophonic_tracks)
+        self.base = NotesGrammar(tokens, monophonic_tracks, no_parallels)
         self.layout, self.kept = layout, frozenset(kept_tracks)
         self.header_done = 0
         # per bar: the kept notes still to come, in token order (position, track, pitch)
@@ -201,10 +202,11 @@ class BarSpanGrammar:
         first: int,
         last: int,
         monophonic_tracks: Iterable[int] = (),
+        no_parallels: bool = False,
     ) -> None:
         self.index = {token: i for i, token in enumerate(tokens)}
         self.size = len(tokens)
-        self.base = NotesGrammar(tokens, monophonic_tracks)
+        self.base = NotesGrammar(tokens, monophonic_tracks, no_parallels)
         self.layout, self.first, self.last = layout, first, last
         self.finished = False
         self.tempos = np.array([t.startswith("Tempo_") for t in tokens], dtype=bool)

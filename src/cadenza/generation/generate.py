@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from cadenza.errors import CadenzaError
-from cadenza.generation.constraints import Constraints, steering_for
+from cadenza.generation.constraints import Constraints, grammar_options, steering_for
 from cadenza.generation.sampling import SamplingConfig, sample_next
 from cadenza.training.bundle import Bundle
 
@@ -29,7 +29,7 @@ def generate_ids(
     `constraints` mask the logits at every step (generation/constraints.py); so does the
     representation's grammar, or `grammar` when given (already primed: generation/forcing.py)."""
     tokens = bundle.vocabulary.tokens
-    representation = bundle.representation()
+    representation = bundle.representation(**grammar_options(bundle, constraints))
     if not primer and representation.opening_tokens():
         primer = bundle.vocabulary.encode(representation.opening_tokens()).tolist()
     history = [(token,) for token in primer]

@@ -136,6 +136,7 @@ class NotesRepresentation:
     # data (`corpus_facts`), kept in the run's config, not a setting of the tokens.
     monophonic_tracks: tuple[int, ...] = ()
     track_ranges: tuple[tuple[int, int], ...] = ()  # also a fact: (lowest, highest) per track
+    no_parallels: bool = False  # a sampling rule (`--no-parallels`), not a setting of the tokens
     name: str = "notes"
     keeps_tracks = True  # prepare must not merge the tracks: the tokens name them
     streams = 1
@@ -231,7 +232,7 @@ class NotesRepresentation:
         """The sampling grammar over vocabulary `tokens` (representations/notes_grammar.py)."""
         from cadenza.representations.notes_grammar import NotesGrammar
 
-        return NotesGrammar(tokens, self.monophonic_tracks)
+        return NotesGrammar(tokens, self.monophonic_tracks, self.no_parallels)
 
     def corpus_facts(self, pieces: Iterable[Sequence[str]]) -> dict:
         """What the training pieces show that sampling needs: the monophonic tracks, and

@@ -78,8 +78,15 @@ class _Families:
 class NotesGrammar:
     """What may follow a `notes` sequence so far; see the module docstring for the rules."""
 
-    def __init__(self, tokens: Sequence[str], monophonic_tracks: Iterable[int] = ()) -> None:
+    def __init__(
+        self,
+        tokens: Sequence[str],
+        monophonic_tracks: Iterable[int] = (),
+        no_parallels: bool = False,
+    ) -> None:
         self._tokens = list(tokens)
+        self.no_parallels = no_parallels
+        self.previous: dict[int, int] = {}  # track -> pitch of its latest note before here
         self.families = _Families(tokens)
         self.monophonic = frozenset(int(t) for t in monophonic_tracks)
         self.durations = sorted(self.families.ids.get("Dur", {}))
@@ -157,7 +164,29 @@ class NotesGrammar:
 
     def _open_pitches(self) -> np.ndarray:
         lowest = self.pitch_here.get(self.track, -1) + 1
-        return self.families.mask("Pitch", range(lowest, 128))
+        banned = self._parallel_pitches() if self.no_parallels else set()
+        return self.families.mask("Pitch", (p for p in range(lowest, 128) if p not in banned))
+
+    def _parallel_pitches(self) -> set[int]:
+        """Pitches that would move this track in parallel fifths or octaves (unisons and
+        compound intervals too) with a track that moved to a new note at this position."""
+        mine = self.previous.get(self.track)
+        if mine is None:
+            return set()
+        banned = set()
+        for other, now in self.pitch_here.items():
+            before = self.previous.get(other)
+            if other == self.track or before is None or now == before:
+                continue  # that voice held or repeated its note: oblique motion
+            interval = (before - mine) % 12
+            if interval not in (0, 7):
+                continue
+            rising = now > before
+            for pitch in range(128):
+                moves_alike = pitch != mine and (pitch > mine) == rising
+                if moves_alike and (now - pitch) % 12 == interval:
+                    banned.add(pitch)
+        return banned
 
     # recording a token -------------------------------------------------------------------
 
@@ -178,7 +207,7 @@ class NotesGrammar:
         self.state = _BAR
 
     def _push_start(self, _value: int) -> None:
-        self.__init__(self._tokens, self.monophonic)  # a new piece: everything begins again
+        self.__init__(self._tokens, self.monophonic, self.no_parallels)  # a new piece
         self.state = _HEADER
 
     def _push_fim(self, _value: int) -> None:
@@ -213,10 +242,14 @@ class NotesGrammar:
             self.bar_start += self.bar_length
         self.bars += 1
         self.bar_length, self.position, self.state = length, -1, _BAR
-        self.track, self.pitch_here = -1, {}
+        self._leave_position()
 
     def _push_pos(self, value: int) -> None:
         self.position, self.state = value, _POSITION
+        self._leave_position()
+
+    def _leave_position(self) -> None:
+        self.previous.update(self.pitch_here)  # the notes here become each track's latest
         self.track, self.pitch_here = -1, {}
 
     def _push_pitch(self, value: int) -> None:
