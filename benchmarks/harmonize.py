@@ -105,7 +105,7 @@ def held_out_chorales(corpus_folder: Path, count: int) -> list[Path]:
     return [Path(p["source"]) for p in sorted(pieces, key=lambda p: p["title"])[:count]]
 
 
-def judge(run: Path, corpus: Path, count: int, seed: int, top_p: float) -> dict:
+def judge(run: Path, corpus: Path, count: int, seed: int, top_p: float, rules) -> dict:
     import torch
 
     from cadenza.generation.arrange import check_melody, harmonize
@@ -129,7 +129,7 @@ def judge(run: Path, corpus: Path, count: int, seed: int, top_p: float) -> dict:
         bach.key_signatures = original.key_signatures  # quantizing keeps notes and meter only
         melody = check_melody(bundle, bach.with_tracks([bach.tracks[0]]), path.name)
         started = time.perf_counter()
-        ours = harmonize(bundle, melody, ComposeSettings(seed=seed, top_p=top_p), None).score
+        ours = harmonize(bundle, melody, ComposeSettings(seed=seed, top_p=top_p), rules).score
         seconds.append(time.perf_counter() - started)
         given, kept = melody.tracks[0], ours.tracks[0]
         same = len(given) == len(kept) and all(
@@ -158,7 +158,7 @@ def judge(run: Path, corpus: Path, count: int, seed: int, top_p: float) -> dict:
     return rows
 
 
-def command_seconds(run: Path, corpus: Path, repeats: int = 3) -> tuple[dict, int]:
+def command_seconds(run: Path, corpus: Path, rule: bool, repeats: int = 3) -> tuple[dict, int]:
     """Median wall time of `cadenza harmonize` on the first 16 bars of a held-out soprano."""
     from cadenza.music.midi import write_midi
     from cadenza.music.notation import read_notation
@@ -184,7 +184,8 @@ def command_seconds(run: Path, corpus: Path, repeats: int = 3) -> tuple[dict, in
             for _ in range(repeats):
                 started = time.perf_counter()
                 subprocess.run([str(Path(sys.executable).with_name("cadenza")), "harmonize",
-                                str(source), str(run), "-o", str(Path(folder) / "out.mid")],
+                                str(source), str(run), "-o", str(Path(folder) / "out.mid"),
+                                *(["--no-parallels"] if rule else [])],
                                check=True, capture_output=True)  # fmt: skip
                 times.append(time.perf_counter() - started)
             medians[suffix] = statistics.median(times)
@@ -203,10 +204,14 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--no-parallels", action="store_true", help="the sampling rule")
     parser.add_argument("--write", action="store_true", help="write the RESULTS.md section")
     args = parser.parse_args()
-    rows = judge(args.run, args.corpus, args.count, args.seed, args.top_p)
-    wall, notes = command_seconds(args.run, args.corpus)
+    from cadenza.generation.constraints import Constraints
+
+    rules = Constraints(no_parallels=args.no_parallels)
+    rows = judge(args.run, args.corpus, args.count, args.seed, args.top_p, rules)
+    wall, notes = command_seconds(args.run, args.corpus, args.no_parallels)
 
     def column(label: str, name: str) -> str:
         return _mean_std([row[name] for row in rows[label]])
@@ -229,6 +234,7 @@ def main() -> None:
     command = (
         f".venv/bin/python -m benchmarks.harmonize --run {args.run} --corpus {args.corpus} "
         f"--count {args.count} --seed {args.seed} --top-p {args.top_p}"
+        + (" --no-parallels" if args.no_parallels else "")
     )
     body = f"""## Harmonize: held-out chorale sopranos
 
