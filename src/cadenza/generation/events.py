@@ -17,7 +17,13 @@ import torch
 from cadenza.generation.constraints import Constraints, steering_for
 from cadenza.generation.generate import without_onednn
 from cadenza.generation.sampling import SamplingConfig, sample_next
-from cadenza.representations.pitch_duration import END, pair_lookup, pair_vocabularies
+from cadenza.representations.pitch_duration import (
+    END,
+    FRAME_DURATION,
+    START,
+    pair_lookup,
+    pair_vocabularies,
+)
 from cadenza.training.bundle import Bundle
 
 
@@ -58,6 +64,7 @@ def generate_events(
         [tuple(step) for step in steps[0].tolist()], len(durations), stop_at_end,
     )  # fmt: skip
     produced: list[str] = []
+    zero = durations.index(FRAME_DURATION) if FRAME_DURATION in durations else None
     model = bundle.model
     memory = int(bundle.config["training"]["window"])
     history = steps[:, -memory:]  # (1, <= memory, 2): the steps the state was built from
@@ -70,6 +77,8 @@ def generate_events(
             allowed = steering.first_allowed(number) if steering else None
             pitch = sample_next(pitch_logits[0, -1], pitch_sampling, generator, allowed)
             allowed = steering.second_allowed(pitch) if steering else None
+            framing = pitches[pitch] in (START, END)
+            allowed = _sounding_length(allowed, zero, len(durations), framing)
             duration = sample_next(duration_logits[0, -1], duration_sampling, generator, allowed)
             if pitches[pitch] == END and stop_at_end:
                 break
@@ -85,3 +94,13 @@ def generate_events(
                 age = memory - max(1, memory // 4)
                 (pitch_logits, duration_logits), _, state = model(history[:, -age:])
     return produced, trace
+
+
+def _sounding_length(allowed: torch.Tensor | None, zero: int | None, size: int, framing: bool):
+    """The duration "0" only frames a piece (START 0, END 0): a note or rest is never given
+    it, which would make a note of no length stacked on the next one."""
+    if zero is None or framing:
+        return allowed
+    mask = torch.ones(size, dtype=torch.bool) if allowed is None else allowed.clone()
+    mask[zero] = False
+    return mask if bool(mask.any()) else allowed
