@@ -253,3 +253,23 @@ def test_the_corpus_is_needed_without_resume(tmp_path, capsys):
     assert "no train.json to take the corpus from; give the corpus folder" in (
         capsys.readouterr().err
     )
+
+
+def test_tampered_representation_and_missing_primers(tmp_path, trained_run, capsys):
+    import json as json_module
+
+    run = _copy_run(trained_run, tmp_path / "renamed")
+    config = json_module.loads((run / "config.json").read_text())
+    config["representation"]["name"] = "pitch-duration"
+    (run / "config.json").write_text(json_module.dumps(config))
+    with pytest.raises(CadenzaError, match="names the representation 'pitch-duration' but"):
+        load_bundle(run)
+    run = _copy_run(trained_run, tmp_path / "no-primers")
+    (run / "primers.safetensors").unlink()
+    assert main(["generate", str(run), "-o", str(tmp_path / "a.mid"), "--primer", "none",
+                 "--length", "8"]) == 0  # fmt: skip
+    assert main(["generate", str(run), "-o", str(tmp_path / "b.mid"), "--length", "8"]) == 2
+    assert "primers.safetensors is missing or damaged, so --primer random cannot work" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "b.mid").exists()

@@ -100,8 +100,9 @@ def primer_ids(
     if primer == "none":
         return []
     if primer == "random":
-        index = int(torch.randint(len(bundle.primers), (1,), generator=generator))
-        return bundle.primers[index].tolist()
+        primers = bundle.training_primers("--primer random")
+        index = int(torch.randint(len(primers), (1,), generator=generator))
+        return primers[index].tolist()
     return file_primer_ids(bundle, Path(primer), tune)
 
 

@@ -91,6 +91,9 @@ def run_generate_musegan(args: argparse.Namespace) -> int:
 
 def _print_nearest(bundle, phrases: list[np.ndarray]) -> None:
     """For each generated phrase, the nearest training phrase and how much differs."""
+    if bundle.primers is None:
+        print("  (the bundle's training phrases are missing: no nearest phrase to show)")
+        return
     training = bundle.primers.numpy()
     for version, voices in enumerate(phrases):
         indices, differing = nearest_phrases(voices, training)

@@ -37,7 +37,18 @@ class Bundle:
     model: nn.Module
     vocabulary: Vocabulary
     config: dict
-    primers: torch.Tensor  # (N, T) token ids: windows of the training data (musegan: phrases)
+    primers: torch.Tensor | None  # (N, T) training windows (musegan: phrases); None: missing
+    folder: Path | None = None
+
+    def training_primers(self, use: str) -> torch.Tensor:
+        """The training windows (phrases) kept in the bundle, or one sentence saying that
+        `use` cannot work without them."""
+        if self.primers is None:
+            raise CadenzaError(
+                f"{self.folder}: primers.safetensors is missing or damaged, so {use} cannot "
+                "work (a file or `none` as the primer does)"
+            )
+        return self.primers
 
     def representation(self, **options: object):
         """The representation the run was trained on, with its stored settings (decoding
@@ -105,6 +116,11 @@ def load_bundle(folder: str | Path) -> Bundle:
     if config.get("format") != BUNDLE_FORMAT:
         raise CadenzaError(f"{folder / CONFIG}: not a Cadenza run config")
     vocabulary = Vocabulary.load(folder / VOCAB)
+    if config["representation"]["name"] != vocabulary.representation:
+        raise CadenzaError(
+            f"{folder / CONFIG}: names the representation {config['representation']['name']!r} "
+            f"but the model's vocabulary is {vocabulary.representation!r}"
+        )
     if vocabulary.fingerprint != config.get("vocab_fingerprint"):
         raise CadenzaError(
             f"{folder}: vocab.json is not the vocabulary this model was trained with"
@@ -117,9 +133,12 @@ def load_bundle(folder: str | Path) -> Bundle:
         )
     try:
         weights = load_file(str(folder / WEIGHTS))
-        primers = load_file(str(folder / PRIMERS))["primers"]
     except (OSError, SafetensorError, KeyError) as error:
         raise CadenzaError(f"{folder}: the weights file is missing or damaged ({error})") from None
+    try:  # only `--primer random` (and MuseGAN's nearest phrase) needs them
+        primers = load_file(str(folder / PRIMERS))["primers"]
+    except (OSError, SafetensorError, KeyError):
+        primers = None
     damaged = [key for key, tensor in weights.items() if not torch.isfinite(tensor).all()]
     if damaged:
         raise CadenzaError(
@@ -132,4 +151,4 @@ def load_bundle(folder: str | Path) -> Bundle:
         first = str(error).splitlines()[1].strip() if "\n" in str(error) else str(error)
         raise CadenzaError(f"{folder}: the weights do not fit the model config ({first})") from None
     model.eval()
-    return Bundle(model, vocabulary, config, primers)
+    return Bundle(model, vocabulary, config, primers, folder)
