@@ -99,3 +99,10 @@ def test_the_commands_write_midi(notes_run, chorale_path, tmp_path):
     assert main(["generate", str(notes_run), "--primer", "none", "--infill", "2-3",
                  "-o", str(tmp_path / "x.mid")]) == 2  # fmt: skip
     assert not Path(tmp_path / "x.mid").exists()
+
+
+def test_tempo_flag_acts_on_a_notes_model(bundle):
+    from cadenza.generation.compose import compose
+
+    score = compose(bundle, ComposeSettings(length=60, primer="none", tempo=72)).score
+    assert score.tempos[0].bpm == 72  # the tokens' own Tempo_120 would have won before

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -111,9 +111,17 @@ def compose(
         program=settings.instrument,
         **representation_settings["settings"],
     )
-    score = representation.decode(tokens, bpm=settings.tempo)
+    score = at_tempo(representation.decode(tokens, bpm=settings.tempo), settings.tempo)
     score.key_signatures = [parse_key(settings.key)] if settings.key else []
     return Composition(name_voices(score), tokens, summary, trace)
+
+
+def at_tempo(score: Score, bpm: float) -> Score:
+    """`--tempo` for the piece's opening, tempo changes that a model wrote scaled alike."""
+    if score.tempos and score.tempos[0].bpm != bpm:
+        factor = bpm / score.tempos[0].bpm
+        score.tempos = [replace(change, bpm=change.bpm * factor) for change in score.tempos]
+    return score
 
 
 VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
