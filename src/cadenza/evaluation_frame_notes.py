@@ -25,7 +25,11 @@ import torch
 
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
-from cadenza.evaluation_frames import bernoulli_key_probabilities, bernoulli_log_probs
+from cadenza.evaluation_frames import (
+    bernoulli_key_probabilities,
+    bernoulli_log_probs,
+    piece_batches,
+)
 from cadenza.representations.frame_notes import FRAME, FrameNotesGrammar, key_pitch
 from cadenza.representations.frames import START
 from cadenza.training.bundle import Bundle
@@ -43,7 +47,7 @@ def token_log_probs(model, pieces: list[np.ndarray], follows: torch.Tensor) -> l
     """Per piece, log p of each token after its first, the logits masked by `follows`
     ((V, V) bool, row = previous id) before the softmax."""
     results: list[np.ndarray] = [np.zeros(0)] * len(pieces)
-    for indices in _batches(pieces, len(follows)):
+    for indices in piece_batches(pieces, len(follows), BATCH_LOGITS):
         batch = [pieces[i] for i in indices]
         longest = max(len(p) for p in batch) - 1
         inputs = torch.zeros(len(batch), longest, dtype=torch.int64)  # (B, T), padded at the end
@@ -76,16 +80,6 @@ def frame_log_probs(model, pieces: list[np.ndarray], tokens: list[str]) -> np.nd
         for values, piece in zip(token_log_probs(model, pieces, follows), pieces, strict=True)
     ]
     return np.concatenate(sums) if sums else np.zeros(0)
-
-
-def _batches(pieces: list[np.ndarray], vocab_size: int) -> list[list[int]]:
-    """Piece indices in batches of similar length, each within BATCH_LOGITS logits."""
-    batches: list[list[int]] = [[]]
-    for index in sorted(range(len(pieces)), key=lambda i: len(pieces[i])):
-        if batches[-1] and (len(batches[-1]) + 1) * len(pieces[index]) * vocab_size > BATCH_LOGITS:
-            batches.append([])
-        batches[-1].append(index)
-    return [batch for batch in batches if batch]
 
 
 def split_pieces(corpus: Corpus, split: str) -> list[np.ndarray]:

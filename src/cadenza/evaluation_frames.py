@@ -89,7 +89,7 @@ def model_log_probs(bundle: Bundle, pieces: list[np.ndarray], seen: np.ndarray) 
     over the `seen` token ids; -inf for a frame outside them. Flat, pieces in order."""
     results: list[np.ndarray] = [np.zeros(0)] * len(pieces)
     blocked = torch.from_numpy(~seen)
-    for indices in _batches(pieces, len(seen)):
+    for indices in piece_batches(pieces, len(seen)):
         batch = [pieces[i] for i in indices]
         longest = max(len(p) for p in batch) - 1
         inputs = torch.zeros(len(batch), longest, dtype=torch.int64)  # (B, T), padded at the end
@@ -104,11 +104,13 @@ def model_log_probs(bundle: Bundle, pieces: list[np.ndarray], seen: np.ndarray) 
     return np.concatenate(results) if results else np.zeros(0)
 
 
-def _batches(pieces: list[np.ndarray], vocab_size: int) -> list[list[int]]:
-    """Piece indices in batches of similar length, each within BATCH_LOGITS logits."""
+def piece_batches(
+    pieces: list[np.ndarray], vocab_size: int, limit: int = BATCH_LOGITS
+) -> list[list[int]]:
+    """Piece indices in batches of similar length, each within `limit` logits."""
     batches: list[list[int]] = [[]]
     for index in sorted(range(len(pieces)), key=lambda i: len(pieces[i])):
-        if batches[-1] and (len(batches[-1]) + 1) * len(pieces[index]) * vocab_size > BATCH_LOGITS:
+        if batches[-1] and (len(batches[-1]) + 1) * len(pieces[index]) * vocab_size > limit:
             batches.append([])
         batches[-1].append(index)
     return [batch for batch in batches if batch]
