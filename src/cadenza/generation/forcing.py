@@ -89,7 +89,24 @@ class NotesLayout:
         return sum(token.startswith("Track_") for token in self.header)
 
 
-class KeptVoicesGrammar:
+class _NarrowedGrammar:
+    """The notes grammar over a vocabulary, and masks of named tokens to narrow it with."""
+
+    def __init__(
+        self, tokens: Sequence[str], monophonic_tracks: Iterable[int], no_parallels: bool
+    ) -> None:
+        self.names = list(tokens)
+        self.index = {token: i for i, token in enumerate(tokens)}
+        self.size = len(tokens)
+        self.base = NotesGrammar(tokens, monophonic_tracks, no_parallels)
+
+    def _mask(self, tokens: Iterable[str]) -> np.ndarray:
+        mask = np.zeros(self.size, dtype=bool)
+        mask[[self.index[t] for t in tokens if t in self.index]] = True
+        return mask
+
+
+class KeptVoicesGrammar(_NarrowedGrammar):
     """The notes grammar with the header, bar lines and the kept tracks' notes forced."""
 
     def __init__(
@@ -100,9 +117,7 @@ class KeptVoicesGrammar:
         monophonic_tracks: Iterable[int] = (),
         no_parallels: bool = False,
     ) -> None:
-        self.index = {token: i for i, token in enumerate(tokens)}
-        self.size = len(tokens)
-        self.base = NotesGrammar(tokens, monophonic_tracks, no_parallels)
+        super().__init__(tokens, monophonic_tracks, no_parallels)
         self.layout, self.kept = layout, frozenset(kept_tracks)
         self.header_done = 0
         # per bar: the kept notes still to come, in token order (position, track, pitch)
@@ -111,11 +126,6 @@ class KeptVoicesGrammar:
         ]
         self.forcing: list[str] = []  # the rest of a kept note being written
         self.finished = False
-
-    def _mask(self, tokens: Iterable[str]) -> np.ndarray:
-        mask = np.zeros(self.size, dtype=bool)
-        mask[[self.index[t] for t in tokens if t in self.index]] = True
-        return mask
 
     def allowed(self) -> np.ndarray:
         """(V,) bool: what may come next; never empty."""
@@ -167,7 +177,7 @@ class KeptVoicesGrammar:
     def push(self, token: int) -> None:
         """Record the next token."""
         self.base.push(token)
-        text = self._token(token)
+        text = self.names[int(token)]
         if self.base.state in _HEADER_STATES:
             self.header_done += 1  # START included: the layout's header begins with it
             return
@@ -182,15 +192,8 @@ class KeptVoicesGrammar:
         if text == "END":
             self.finished = True
 
-    def _token(self, token: int) -> str:
-        if not hasattr(self, "_names"):
-            self._names = [""] * self.size
-            for name, index in self.index.items():
-                self._names[index] = name
-        return self._names[int(token)]
 
-
-class BarSpanGrammar:
+class BarSpanGrammar(_NarrowedGrammar):
     """The notes grammar over bars `first`..`last` (0-based) of a layout: the piece's own bar
     lines, no END and no tempo; `finished` once the bar after `last` would begin (its token
     is the last one pushed, and is not part of the composed middle)."""
@@ -204,9 +207,7 @@ class BarSpanGrammar:
         monophonic_tracks: Iterable[int] = (),
         no_parallels: bool = False,
     ) -> None:
-        self.index = {token: i for i, token in enumerate(tokens)}
-        self.size = len(tokens)
-        self.base = NotesGrammar(tokens, monophonic_tracks, no_parallels)
+        super().__init__(tokens, monophonic_tracks, no_parallels)
         self.layout, self.first, self.last = layout, first, last
         self.finished = False
         self.tempos = np.array([t.startswith("Tempo_") for t in tokens], dtype=bool)
@@ -221,20 +222,15 @@ class BarSpanGrammar:
         """(V,) bool: what may come next; never empty."""
         bar = self.base.bars - 1  # the bar being composed (first - 1 before it opens)
         if bar < self.first:
-            return self._one(self.layout.bars[self.first].token)
+            return self._mask([self.layout.bars[self.first].token])
         mask = self.base.allowed() & ~self.tempos & ~self.closing
         following = bar + 1
         if self.base.state in ("bar", "note", "tempo"):
             closing = (
                 self.layout.bars[following].token if following < len(self.layout.bars) else "END"
             )
-            mask |= self._one(closing)
-        return mask if mask.any() else self._one(self.layout.bars[min(following, bar)].token)
-
-    def _one(self, token: str) -> np.ndarray:
-        mask = np.zeros(self.size, dtype=bool)
-        mask[self.index[token]] = True
-        return mask
+            mask |= self._mask([closing])
+        return mask if mask.any() else self._mask([self.layout.bars[min(following, bar)].token])
 
     def push(self, token: int) -> None:
         """Record the next token; the bar after `last` (or END) ends the middle."""
