@@ -92,10 +92,7 @@ def check_melody(bundle: Bundle, melody: Score, name: str) -> Score:
             f"{pitch_name(int(track.pitches.max()))}, outside the soprano's range in training "
             f"with transposition ({pitch_name(low)}-{pitch_name(high)})"
         )
-    durations = track.durations.copy()
-    durations[:-1] = np.minimum(durations[:-1], track.onsets[1:] - track.onsets[:-1])
-    legato = replace(track, durations=durations)  # a held note ends where the next begins
-    return quantized.with_tracks([legato])
+    return quantized.with_tracks([_ended_at_next(track)])  # a held note ends at the next
 
 
 def _soprano_range(bundle: Bundle) -> tuple[int, int]:
@@ -201,8 +198,7 @@ def infill(
 
 def _bars_tokens(layout: NotesLayout, start: int, stop: int, header: bool = False) -> list[str]:
     part = NotesLayout(layout.header if header else [], layout.bars[start:stop])
-    tokens = part.tokens()[:-1]  # without END
-    return tokens
+    return part.tokens()[:-1]  # without END
 
 
 def _fill_in_layout(bundle, representation, prefix, suffix, middle_guess) -> list[int]:
@@ -218,14 +214,20 @@ def _fill_in_layout(bundle, representation, prefix, suffix, middle_guess) -> lis
     return bundle.vocabulary.encode(layout).tolist()
 
 
+def _ended_at_next(track: Track) -> Track:
+    """The track with each note cut where the next later note begins."""
+    if len(track) < 2:
+        return track
+    durations = track.durations.copy()
+    gaps = track.onsets[1:] - track.onsets[:-1]
+    durations[:-1] = np.where(gaps > 0, np.minimum(durations[:-1], gaps), durations[:-1])
+    return replace(track, durations=durations)
+
+
 def _one_note_at_a_time(score: Score, representation) -> Score:
     """Monophonic voices: a composed note held into the next given one ends where it begins."""
     tracks = []
     for number, track in enumerate(score.tracks):
-        if number in representation.monophonic_tracks and len(track) > 1:
-            durations = track.durations.copy()
-            gaps = track.onsets[1:] - track.onsets[:-1]
-            durations[:-1] = np.where(gaps > 0, np.minimum(durations[:-1], gaps), durations[:-1])
-            track = replace(track, durations=durations)
-        tracks.append(track)
+        monophonic = number in representation.monophonic_tracks
+        tracks.append(_ended_at_next(track) if monophonic else track)
     return score.with_tracks(tracks)
