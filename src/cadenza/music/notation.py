@@ -131,6 +131,7 @@ def _track_from_part(part: Any, index: int) -> Track | None:
 
 
 def _tempos(flat: Any) -> list[TempoChange]:
+    """The tempo changes; a mark that every part repeats (a chorale's five) counts once."""
     from music21 import tempo
 
     changes = []
@@ -138,6 +139,17 @@ def _tempos(flat: Any) -> list[TempoChange]:
         bpm = mark.getQuarterBPM()
         if bpm:
             changes.append(TempoChange(float(mark.offset), float(bpm)))
+    return distinct_tempos(changes)
+
+
+def distinct_tempos(tempos: list[TempoChange]) -> list[TempoChange]:
+    """One tempo per change, in time order: of several at one onset the last, and none that
+    repeats the tempo already in force."""
+    at_onset = {change.onset: change for change in sorted(tempos, key=lambda c: c.onset)}
+    changes: list[TempoChange] = []
+    for change in at_onset.values():
+        if not changes or change.bpm != changes[-1].bpm:
+            changes.append(change)
     return changes
 
 
