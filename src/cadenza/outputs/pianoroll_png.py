@@ -9,6 +9,7 @@ the image a fixed few MB, whatever the number of notes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,25 +23,37 @@ MOST_NOTE_SHAPES = 20_000  # above this many notes, the roll is drawn as an imag
 ROLL_COLUMNS = 2400  # time columns of that image: twice the picture's 1200 pixels
 
 
-def piano_roll_figure(score: Score, title: str = ""):
-    """A matplotlib Figure of the score's notes (drum tracks in grey)."""
+def piano_roll_figure(score: Score, title: str = "", given: Sequence[np.ndarray] | None = None):
+    """A matplotlib Figure of the score's notes (drum tracks in grey); `given`, one boolean
+    per note of each of the score's tracks, draws those notes pale with an outline, apart
+    from the composed ones (in the note shapes; the image of a huge piece shows all alike)."""
     from matplotlib.collections import PolyCollection
+    from matplotlib.colors import to_rgba
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(12, 5), dpi=100)
     axes = figure.add_subplot()
+    marks = list(given) if given is not None else [np.zeros(len(t), bool) for t in score.tracks]
+    pitched_marks = [mark for track, mark in zip(score.tracks, marks, strict=True) if len(track)]
     pitched = [track for track in score.tracks if len(track)]
     colours = [_colour(track, number) for number, track in enumerate(pitched)]
     labels = [track.name or f"track {number + 1}" for number, track in enumerate(pitched)]
     if score.note_count > MOST_NOTE_SHAPES:
         _draw_image(axes, score, pitched, colours, labels)
     else:
-        for track, colour, label in zip(pitched, colours, labels, strict=True):
-            bars = PolyCollection(  # one collection, not a Rectangle per note: 10x faster
-                note_rectangles(track), facecolors=colour, alpha=0.85, linewidths=0,
-                label=label,
-            )  # fmt: skip
-            axes.add_collection(bars)
+        for track, mark, colour, label in zip(pitched, pitched_marks, colours, labels, strict=True):
+            rectangles = note_rectangles(track)
+            if (~mark).any():
+                bars = PolyCollection(  # one collection, not a Rectangle per note: 10x faster
+                    rectangles[~mark], facecolors=colour, alpha=0.85, linewidths=0, label=label
+                )
+                axes.add_collection(bars)
+            if mark.any():
+                kept = PolyCollection(
+                    rectangles[mark], facecolors=to_rgba(colour, 0.25), edgecolors=colour,
+                    linewidths=1.0, label=f"{label} (given)",
+                )  # fmt: skip
+                axes.add_collection(kept)
     low, high = _pitch_range(score)
     axes.set_ylim(low - 1.5, high + 1.5)
     axes.set_xlim(0, max(score.end, 1.0))
@@ -50,7 +63,8 @@ def piano_roll_figure(score: Score, title: str = ""):
     axes.set_xlabel("time (quarter notes)")
     axes.set_ylabel("pitch")
     axes.set_title(title or score.title or "piano roll")
-    if len(pitched) > 1 and score.note_count <= MOST_NOTE_SHAPES:
+    shown_given = any(mark.any() for mark in pitched_marks)
+    if (len(pitched) > 1 or shown_given) and score.note_count <= MOST_NOTE_SHAPES:
         axes.legend(loc="upper right", fontsize=8)
     figure.tight_layout()
     return figure
@@ -118,11 +132,13 @@ def _measure_lines(axes, score: Score) -> None:
         time += bar
 
 
-def write_piano_roll(score: Score, path: Path, title: str = "") -> Path:
-    """Write the piano-roll PNG atomically."""
+def write_piano_roll(
+    score: Score, path: Path, title: str = "", given: Sequence[np.ndarray] | None = None
+) -> Path:
+    """Write the piano-roll PNG atomically (`given`: as for `piano_roll_figure`)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    figure = piano_roll_figure(score, title)
+    figure = piano_roll_figure(score, title, given)
     FigureCanvasAgg(figure)
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png")

@@ -38,6 +38,15 @@ def served_models(runs: list[Path]) -> dict[str, Path]:
     return models
 
 
+def built_in_names(runs: list[Path]) -> set[str]:
+    """The built-in models not also given as a run folder: one of them that fails to load is
+    left out and the page serves the others."""
+    from cadenza import pretrained
+
+    given = {run.resolve() for run in runs}
+    return {name for name, path in pretrained.available().items() if path.resolve() not in given}
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """Handle `cadenza serve`."""
     if not 1 <= args.port <= 65535:
@@ -54,7 +63,9 @@ def run_serve(args: argparse.Namespace) -> int:
 
     models = served_models(args.runs)
     print(f"Loading {len(models)} model{'s' if len(models) != 1 else ''}: {', '.join(models)}")
-    composer = Composer(models)
+    composer = Composer(models, optional=built_in_names(args.runs))
+    for name, reason in composer.failed.items():
+        print(f"  without {name}, which did not load: {reason}")
     composer.warm_up()
     for name, reason in composer.missing.items():
         print(f"  without {name}: {reason}")

@@ -13,16 +13,22 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cadenza.errors import CadenzaError
-from cadenza.generation.compose import ComposeSettings, compose
+from cadenza.generation.compose import ComposeSettings, Composition
+from cadenza.generation.constraints import Constraints
 from cadenza.music.io import SCORE_SUFFIXES
 from cadenza.music.midi import write_midi
 from cadenza.outputs.audio import AudioSettings
+from cadenza.outputs.pianoroll_png import write_piano_roll
 from cadenza.outputs.render import RenderSettings, missing_tools, render_score
 from cadenza.training.bundle import Bundle, load_bundle
+from cadenza.web.controls import Abilities
+from cadenza.web.phrases import PhraseSettings
+from cadenza.web.pieces import Asked, Melody, compose_asked, harmonize_melody
 
 MAX_PRIMER_BYTES = 2_000_000
 MAX_LENGTH = 2000
@@ -54,13 +60,27 @@ class Composer:
         models: dict[str, Path],
         work_root: Path | None = None,
         formats: tuple[str, ...] = WEB_FORMATS,
+        optional: Collection[str] = (),
     ) -> None:
+        """Load `models` (name -> bundle folder); one of `optional` that fails to load is
+        left out, with its reason in `failed`, and the others are served."""
         if not models:
             raise CadenzaError(
                 "no models to serve: give run folders (cadenza serve runs/mine) "
                 "or install the built-in models"
             )
-        self.bundles: dict[str, Bundle] = {name: load_bundle(path) for name, path in models.items()}
+        self.bundles: dict[str, Bundle] = {}
+        self.failed: dict[str, str] = {}  # optional models that did not load: name -> why
+        for name, path in models.items():
+            try:
+                self.bundles[name] = load_bundle(path)
+            except (CadenzaError, OSError, ValueError, KeyError) as error:
+                if name not in optional:
+                    raise
+                self.failed[name] = str(error) or type(error).__name__
+        if not self.bundles:
+            raise CadenzaError(f"no model could be loaded: {'; '.join(self.failed.values())}")
+        self.abilities = {name: Abilities.of(bundle) for name, bundle in self.bundles.items()}
         self.work_root = work_root or Path(tempfile.mkdtemp(prefix="cadenza-serve-"))
         self.work_root.mkdir(parents=True, exist_ok=True)
         self._sampling_lock = threading.Lock()
@@ -78,27 +98,54 @@ class Composer:
         shutil.rmtree(folder, ignore_errors=True)
 
     def describe(self, name: str) -> str:
-        """One line about a model: kind, corpus, representation."""
-        config = self.bundles[name].config
-        return (
-            f"{config['model']['name']} ({config['model'].get('preset', '?')} preset), "
-            f"{config['representation']['name']} tokens, {len(self.bundles[name].vocabulary)} in "
-            "its vocabulary"
-        )
+        """The model in plain words."""
+        from cadenza.web.controls import describe
 
-    def compose(self, name: str, settings: ComposeSettings, primer: Path | None = None) -> Result:
-        """Compose with model `name` and render; one clear CadenzaError for any bad input."""
-        started = time.perf_counter()
+        return describe(name, self.bundles[name])
+
+    def compose(
+        self,
+        name: str,
+        settings: ComposeSettings | PhraseSettings,
+        primer: Path | None = None,
+        asked: Asked | None = None,
+    ) -> Result:
+        """Compose with model `name` (a phrase model takes PhraseSettings) as `asked`
+        (constraints, given notes) and render; one clear CadenzaError for any bad input."""
+        self._check_model(name)
+        if isinstance(settings, ComposeSettings) and settings.length > MAX_LENGTH:
+            raise CadenzaError(f"length must be at most {MAX_LENGTH}, got {settings.length}")
+        return self._answer(name, settings, primer, asked or Asked(), None)
+
+    def harmonize(
+        self,
+        name: str,
+        settings: ComposeSettings,
+        melody: Melody,
+        constraints: Constraints | None = None,
+    ) -> Result:
+        """Compose the voices under a melody (an upload, or a tune of an ABC file)."""
+        self._check_model(name)
+        return self._answer(name, settings, melody.upload, Asked(constraints), melody)
+
+    def _check_model(self, name: str) -> None:
         if name not in self.bundles:
             raise CadenzaError(f"no model named {name!r} (choose from {', '.join(self.bundles)})")
-        if settings.length > MAX_LENGTH:
-            raise CadenzaError(f"length must be at most {MAX_LENGTH}, got {settings.length}")
-        if primer is not None:
-            check_upload(primer)
+
+    def _answer(self, name, settings, upload: Path | None, asked: Asked, melody) -> Result:
+        started = time.perf_counter()
+        if upload is not None:
+            check_upload(upload)
         self._remove_old_folders()
         folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.work_root))
         try:
-            result = self._compose_into(folder, name, settings, primer)
+            if upload is not None:  # a copy of our own, under its own name, for the messages
+                copy = folder / "primer" / upload.name
+                copy.parent.mkdir()
+                upload = shutil.copyfile(upload, copy)
+                if melody is None:
+                    settings = replace(settings, primer=str(upload))
+            result = self._compose_into(folder, name, settings, asked, melody, upload)
         except CadenzaError as error:
             shutil.rmtree(folder, ignore_errors=True)
             raise CadenzaError(_public(str(error), folder)) from None
@@ -106,31 +153,36 @@ class Composer:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _compose_into(
-        self, folder: Path, name: str, settings: ComposeSettings, primer: Path | None
-    ) -> Result:
-        if primer is not None:  # a copy of our own, under its own name, for the messages
-            copy = folder / "primer" / primer.name
-            copy.parent.mkdir()
-            settings = replace(settings, primer=str(shutil.copyfile(primer, copy)))
+    def _compose_into(self, folder, name, settings, asked, melody, upload) -> Result:
+        bundle = self.bundles[name]
         with self._sampling_lock, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            composition = compose(self.bundles[name], settings)
+            if melody is not None:
+                made = harmonize_melody(bundle, settings, melody.with_upload(upload), asked)
+            else:
+                made = compose_asked(bundle, settings, asked)
         # warnings are process-wide: keep only those about this request's own primer
         ours = [str(w.message) for w in caught if str(w.message).startswith(str(folder))]
         stem = folder / f"{_safe_name(name)}-seed{settings.seed}"
+        return self._render(made.composition, stem, ours + made.messages, made.given)
+
+    def _render(self, composition: Composition, stem: Path, messages, given) -> Result:
         midi = write_midi(composition.score, stem.with_suffix(".mid"))
-        result = Result(folder, composition.summary, midi, messages=ours)
+        result = Result(stem.parent, composition.summary, midi, messages=messages)
         if not composition.score.note_count:
             result.messages.append("the model ended the piece before its first note")
             return result
-        rendered = render_score(
-            composition.score, stem, RenderSettings(self.formats, WEB_AUDIO), midi
-        )
-        result.wav = _first(rendered.files.get("wav"))
-        result.musicxml = _first(rendered.files.get("musicxml"))
-        result.roll = _first(rendered.files.get("roll"))
-        result.svg_pages = rendered.files.get("svg", [])
+        formats = tuple(name for name in self.formats if name != "roll")  # drawn here
+        files = {}
+        if formats:
+            audio = RenderSettings(formats, WEB_AUDIO)
+            files = render_score(composition.score, stem, audio, midi).files
+        if "roll" in self.formats:
+            roll = stem.with_name(stem.name + "-roll.png")
+            result.roll = write_piano_roll(composition.score, roll, stem.name, given)
+        result.wav = _first(files.get("wav"))
+        result.musicxml = _first(files.get("musicxml"))
+        result.svg_pages = files.get("svg", [])
         result.messages += [f"no {name}: {reason}" for name, reason in self.missing.items()]
         return result
 
