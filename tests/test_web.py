@@ -5,17 +5,24 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from cadenza.cli import main
+from cadenza.cli_arrange import read_given_piece
 from cadenza.errors import CadenzaError
+from cadenza.generation.arrange import check_melody
 from cadenza.generation.compose import ComposeSettings
-from cadenza.music import Note, Track, read_midi, write_midi
+from cadenza.music import Note, TimeSignature, Track, read_midi, write_midi
+from cadenza.outputs.pianoroll_png import piano_roll_figure
+from cadenza.pretrained import available
 from cadenza.training.train import train
-from cadenza.web.command import served_models
+from cadenza.web.command import built_in_names, served_models
+from cadenza.web.controls import shown_controls
+from cadenza.web.form import MODES, answer, answer_harmonize
+from cadenza.web.given import bar_starts, given_outside_bars, given_voices
 from cadenza.web.service import MAX_PRIMER_BYTES, Composer
+from cadenza.web.tunes import essen_tunes
 from tests.conftest import make_score
 from tests.test_training import make_corpus, tiny
 
@@ -30,6 +37,15 @@ def run(tmp_path_factory) -> Path:
     corpus = make_corpus(folder, noise=True)
     train(corpus, folder / "run", tiny(max_epochs=2))
     return folder / "run"
+
+
+@pytest.fixture(scope="module")
+def built_in(tmp_path_factory):
+    names = ("bach-musegan", "bach-chorale", "bach-chord", "essen-melody")
+    models = {name: path for name, path in available().items() if name in names}
+    composer = Composer(models, tmp_path_factory.mktemp("built-in"), formats=("roll",))
+    yield composer
+    composer.close()
 
 
 @pytest.fixture(scope="module")
@@ -95,31 +111,133 @@ def test_bad_uploads_get_one_clear_sentence(composer, tmp_path, name, content, m
 
 
 def test_the_page_answers_mistakes_in_its_status(composer, tmp_path):
-    from cadenza.web.app import answer
-
     upload = tmp_path / "song.pdf"
     upload.write_bytes(b"%PDF")
-    status, audio, roll, score, downloads = answer(
-        composer, "tiny", str(upload), 20, 1.0, 1.0, 1.0, 0, 120
-    )
+    page = {"model": "tiny", "length": 20}
+    status, audio, roll, score, downloads = answer(composer, {**page, "primer": str(upload)})
     assert status.startswith("**Could not compose:** song.pdf: not a score file")
     assert (audio, roll, score, downloads) == (None, None, "", None)
-    status, *_ = answer(composer, "tiny", None, 20, -1.0, 1.0, 1.0, 0, 120)
-    assert "--temperature must be 0 or more" in status
-    status, *_ = answer(composer, "tiny", None, 20, 1.0, 1.0, 1.0, 1e24, 120)
-    assert "--seed must be 0..9223372036854775807, got 999999999999999983222784" in status
-    status, _, roll, _, downloads = answer(composer, "tiny", None, 20, 0.0, 1.0, 1.0, 7, 90)
+    mistakes = {
+        "--temperature must be 0 or more": {"temperature": -1.0},
+        "--seed must be 0..9223372036854775807, got 999999999999999983222784": {"seed": 1e24},
+        "--scale and --end-on-tonic need --key": {"scale": "major"},
+        "not a pitch: 'H9'": {"low": "H9", "high": "C6"},
+        "--pitch-range needs both LOW and HIGH": {"low": "C3"},
+    }
+    for message, values in mistakes.items():
+        assert message in answer(composer, {**page, **values})[0]
+    status, _, roll, _, downloads = answer(composer, {**page, "temperature": 0.0, "seed": 7})
     assert status.startswith("**Composed** 20 tokens") and roll.endswith("tiny-seed7-roll.png")
     assert [Path(path).suffix for path in downloads] == [".mid"]  # no wav or musicxml asked
 
 
-def test_a_phrase_model_is_refused_in_one_sentence(composer, monkeypatch):
-    from cadenza.web.app import answer
+def test_a_constrained_composition_keeps_to_its_key_and_range(composer):
+    values = {"model": "tiny", "length": 120, "seed": 5, "key": "C", "scale": "major",
+              "low": "G3", "high": "C5", "top_p": 0.95}  # fmt: skip
+    status, *_, downloads = answer(composer, values)
+    assert status.startswith("**Composed** 120 tokens"), status
+    pitches = read_midi(Path(downloads[0])).tracks[0].pitches
+    assert len(pitches) > 30 and pitches.min() >= 55 and pitches.max() <= 72
+    assert set(pitches % 12) <= {0, 2, 4, 5, 7, 9, 11}
+    free = answer(composer, {"model": "tiny", "length": 120, "seed": 5})[-1]
+    assert set(read_midi(Path(free[0])).tracks[0].pitches % 12) - {0, 2, 4, 5, 7, 9, 11}
 
-    gan = SimpleNamespace(config={"model": {"name": "musegan"}})  # no tokens to sample
-    monkeypatch.setitem(composer.bundles, "gan", gan)
-    status, *_ = answer(composer, "gan", None, 20, 1.0, 1.0, 1.0, 0, 120)
-    assert "a musegan model composes whole phrases, not token by token" in status
+
+def test_musegan_composes_bars_and_a_change_of_one_voice(built_in):
+    first = answer(
+        built_in,
+        {"model": "bach-musegan", "bars": 2, "change": "melody:alto", "seed": 4, "temperature": -5},
+    )  # fmt: skip  (hidden: not read)
+    status, *_, downloads = first
+    assert status.startswith("**Composed** 2 bars of four voices, then one silent bar and the "
+                             "same with new melody noise for the alto"), status  # fmt: skip
+    assert "phrase 1: nearest training phrase bwv" in status
+    score = read_midi(Path(downloads[0]))
+    assert [track.name for track in score.tracks] == ["Soprano", "Alto", "Tenor", "Bass"]
+    for number, track in enumerate(score.tracks):  # bars 1-2, a silent bar 3, bars 4-5
+        assert not ((track.onsets >= 8) & (track.onsets < 12)).any()
+        before = [(o, p) for o, p in zip(track.onsets, track.pitches, strict=True) if o < 8]
+        after = [(o - 12, p) for o, p in zip(track.onsets, track.pitches, strict=True) if o >= 12]
+        assert (before == after) == (number != 1), track.name  # only the alto changed
+    assert "--bars must be 1..64" in answer(built_in, {"model": "bach-musegan", "bars": 0})[0]
+    assert "--change 'tune'" in answer(built_in, {"model": "bach-musegan", "change": "tune"})[0]
+
+
+def test_controls_that_do_not_act_are_hidden(composer, built_in):
+    token = shown_controls(composer.abilities["tiny"])
+    gan = shown_controls(built_in.abilities["bach-musegan"])
+    notes = shown_controls(built_in.abilities["bach-chorale"])
+    two_heads = shown_controls(built_in.abilities["essen-melody"])
+    hidden = lambda shown: {name for name, visible in shown.items() if not visible}  # noqa: E731
+    assert hidden(token) == {"pitch_temperature", "duration_temperature", "bars", "change",
+                             "given_notes", "infill"}  # fmt: skip
+    assert hidden(gan) == {"length", "primer", "temperature", "pitch_temperature", "top_k",
+                           "duration_temperature", "top_p", "steering", "given_notes",
+                           "infill"}  # fmt: skip
+    assert hidden(notes) == {"pitch_temperature", "duration_temperature", "bars", "change",
+                             "instrument"}  # fmt: skip
+    assert hidden(two_heads) == {"temperature", "bars", "change", "given_notes", "infill"}
+    assert built_in.describe("bach-chorale").startswith("A four-voice Bach chorale")
+    assert composer.describe("tiny").startswith("A chord-lstm model (tiny preset)")
+
+
+def test_harmonize_keeps_the_melody_and_the_roll_draws_it_apart(built_in):
+    tunes = essen_tunes(3)
+    assert len(tunes) == 3 and tunes[0].title == "Schlaf Kindlein Schlaf"
+    values = {"model": "bach-chorale", "tune": tunes[0].label, "seed": 2}
+    status, *_, downloads = answer_harmonize(built_in, values, tunes)
+    assert status.startswith("**Composed** ") and "of them given" in status, status
+    melody = read_given_piece(tunes[0].path, tunes[0].number)
+    expected = check_melody(built_in.bundles["bach-chorale"], melody, "tune").tracks[0]
+    soprano = read_midi(Path(downloads[0])).tracks[0]
+    assert soprano.pitches.tolist() == expected.pitches.tolist()
+    assert soprano.onsets.tolist() == pytest.approx(expected.onsets.tolist())
+    assert (
+        "upload a melody or pick a folk tune to harmonize"
+        in answer_harmonize(built_in, {"model": "bach-chorale"}, tunes)[0]
+    )
+    assert (
+        "harmonize needs a model trained on the notes representation"
+        in answer_harmonize(built_in, {**values, "model": "bach-chord"}, tunes)[0]
+    )
+
+
+def test_regenerate_keeps_the_other_voices_and_infill_the_other_bars(built_in, chorale_path):
+    page = {"model": "bach-chorale", "primer": str(chorale_path), "seed": 1}
+    keep = answer(built_in, {**page, "mode": MODES[1], "voices": ["alto"]})
+    assert "choose the voices" in answer(built_in, {**page, "mode": MODES[1]})[0]
+    given, new = read_given_piece(chorale_path, None), read_midi(Path(keep[-1][0]))
+    for number in (0, 2, 3):
+        assert new.tracks[number].pitches.tolist() == given.tracks[number].pitches.tolist()
+    filled = answer(built_in, {**page, "mode": MODES[2], "infill_bars": "2-3"})
+    assert "bars 2-3 composed anew" in filled[0], filled[0]
+    assert (
+        "--infill 9-99: the primer has bars 1-"
+        in answer(built_in, {**page, "mode": MODES[2], "infill_bars": "9-99"})[0]
+    )
+
+
+def test_given_bars_follow_the_pickup_and_the_meters():
+    score = make_score(Track.from_notes([Note(t, 1, 60) for t in (0, 1, 4, 7, 8)]))
+    score.pickup, score.time_signatures = 1.0, [TimeSignature(0, 3, 4), TimeSignature(7, 4, 4)]
+    assert bar_starts(score, 4) == [0.0, 1.0, 4.0, 7.0, 11.0]
+    assert given_outside_bars(score, (3, 3))[0].tolist() == [True, True, False, True, True]
+    assert given_voices(score, [1])[0].tolist() == [False] * 5
+    axes = piano_roll_figure(score, given=given_outside_bars(score, (3, 3))).axes[0]
+    assert [len(c.get_paths()) for c in axes.collections] == [1, 4]  # composed, given
+    assert axes.collections[1].get_label() == "track 1 (given)"
+
+
+def test_a_built_in_model_that_fails_to_load_does_not_stop_the_page(run, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{")
+    composer = Composer({"tiny": run, "broken": broken}, tmp_path / "w", formats=("roll",),
+                        optional={"broken"})  # fmt: skip
+    assert list(composer.bundles) == ["tiny"] and "broken" in composer.failed
+    with pytest.raises(CadenzaError):  # a run folder given by name must load
+        Composer({"tiny": run, "broken": broken}, tmp_path / "w2")
+    assert built_in_names([]) == set(available())
 
 
 def test_served_models_take_run_folders_by_name(run, tmp_path):

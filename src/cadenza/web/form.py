@@ -108,7 +108,7 @@ def answer(composer: Composer, values: dict) -> tuple:
         name, settings, primer, asked = read_compose(composer, values)
         result = composer.compose(name, settings, primer, asked)
     except CadenzaError as error:
-        return f"**Could not compose:** {html.escape(str(error))}", *NO_ANSWER
+        return f"**Could not compose:** {html.escape(str(error), quote=False)}", *NO_ANSWER
     return shown_result(result)
 
 
@@ -118,14 +118,14 @@ def answer_harmonize(composer: Composer, values: dict, tunes: list[Tune]) -> tup
         name, settings, melody, constraints = read_harmonize(composer, values, tunes)
         result = composer.harmonize(name, settings, melody, constraints)
     except CadenzaError as error:
-        return f"**Could not harmonize:** {html.escape(str(error))}", *NO_ANSWER
+        return f"**Could not harmonize:** {html.escape(str(error), quote=False)}", *NO_ANSWER
     return shown_result(result)
 
 
 def shown_result(result: Result) -> tuple:
     """(status, audio, roll, score HTML, downloads) of a composed piece."""
     lines = [f"**Composed** {result.summary} in {result.seconds:.1f} s."]
-    lines += [f"- {html.escape(message)}" for message in result.messages]
+    lines += [f"- {html.escape(message, quote=False)}" for message in result.messages]
     pages = [path.read_text("utf-8") for path in result.svg_pages]
     style = "<style>.cadenza-score svg { width: 100%; height: auto; }</style>"
     score = style + "".join(f'<div class="cadenza-score">{page}</div>' for page in pages)
