@@ -232,8 +232,13 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
     generate.add_argument(
         "--model", help="a model that ships with Cadenza instead of RUN (`cadenza models`)"
     )
-    generate.add_argument("-o", "--output", type=Path, required=True, help="MIDI file to write")
-    generate.add_argument("--length", type=int, default=500, help="tokens to generate (500)")
+    generate.add_argument(
+        "-o", "--output", type=Path, required=True,
+        help="MIDI file to write (.mid; a name without a suffix gets .mid)",
+    )  # fmt: skip
+    # --length, --step and --instrument are None when not given, so that a model that does
+    # not act on one can refuse it even when it is given its default value.
+    generate.add_argument("--length", type=int, help="tokens to generate (500)")
     generate.add_argument(
         "--primer",
         default="random",
@@ -248,8 +253,8 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
     generate.add_argument(
         "--duration-temperature", type=float, help="duration head (--temperature)"
     )
-    generate.add_argument("--step", type=float, default=0.5, help="quarters per token (0.5)")
-    generate.add_argument("--instrument", type=int, default=0, help="MIDI program (0: piano)")
+    generate.add_argument("--step", type=float, help="quarters per token (0.5)")
+    generate.add_argument("--instrument", type=int, help="MIDI program (0: piano)")
     generate.add_argument(
         "--plots",
         action="store_true",
@@ -294,10 +299,10 @@ def _add_constraint_flags(generate: argparse.ArgumentParser) -> None:
         help="only pitches from LOW to HIGH: MIDI numbers or names, e.g. C3 C6",
     )  # fmt: skip
     rules.add_argument(
-        "--max-repeat", type=int, default=0, metavar="N", help="no token more than N times in a row"
+        "--max-repeat", type=_count, metavar="N", help="no token more than N times in a row"
     )
     rules.add_argument(
-        "--no-repeat-ngram", type=int, default=0, metavar="N",
+        "--no-repeat-ngram", type=_count, metavar="N",
         help="no N tokens (events) in a row that already occurred, the primer included",
     )  # fmt: skip
     rules.add_argument(
@@ -308,6 +313,17 @@ def _add_constraint_flags(generate: argparse.ArgumentParser) -> None:
         "--end-on-tonic", action="store_true",
         help="finish on the --key tonic (a note or chord of the tonic triad holding the tonic)",
     )  # fmt: skip
+
+
+def _count(text: str) -> int:
+    """A count of 1 or more, checked as the flags are read (leaving the flag out: no limit)."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{count} is not 1 or more (leave it out for no limit)")
+    return count
 
 
 def generation_constraints(args: argparse.Namespace):
@@ -323,8 +339,8 @@ def generation_constraints(args: argparse.Namespace):
         key_name=args.key or "",
         scale=args.scale,
         pitch_range=pitch_range,
-        max_repeat=args.max_repeat,
-        no_repeat_ngram=args.no_repeat_ngram,
+        max_repeat=args.max_repeat or 0,  # not given: no limit
+        no_repeat_ngram=args.no_repeat_ngram or 0,
         end_on_tonic=args.end_on_tonic,
         no_parallels=args.no_parallels,
     )
@@ -386,24 +402,40 @@ def _parse_overrides(pairs: list[str]) -> dict:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    """Handle `cadenza generate`."""
+    """Handle `cadenza generate`: -o, the constraints and the flags checked for the run's
+    model family, which then composes."""
     from cadenza.generation.phrases import is_musegan_run
 
     args.run = _model_folder(args)
     use_threads("compose", args.threads)
-
+    args.output = midi_output(args.output)
+    constraints = generation_constraints(args)
+    config = _run_config(args.run)
+    model = f"{args.model or args.run} ({config['model']['name']}, "
+    model += f"{config['representation']['name']})"
     if is_musegan_run(args.run):  # four-voice phrases from noise
         from cadenza.generation.phrase_commands import run_generate_musegan
+        from cadenza.generation.phrase_flags import GENERATE_FLAGS, NOT_TOKENS
 
-        return run_generate_musegan(args)
+        refuse_idle_flags(args, GENERATE_FLAGS, model, NOT_TOKENS)
+        return run_generate_musegan(args, constraints)
+    from cadenza.generation.compose import generate_flags
+
+    refuse_idle_flags(args, generate_flags(config, bool(args.regenerate or args.infill)), model)
+    return _generate_tokens(args, constraints)
+
+
+def _generate_tokens(args: argparse.Namespace, constraints) -> int:
+    """`cadenza generate` for a token model (its flags checked)."""
     from cadenza.cli_arrange import arranged_composition, check_arrange_flags
     from cadenza.generation.compose import ComposeSettings, compose
     from cadenza.generation.plots import plot_generation
     from cadenza.music.midi import write_midi
     from cadenza.training.bundle import load_bundle
 
+    given = {name: getattr(args, name) for name in ("length", "step", "instrument")}
     settings = ComposeSettings(  # checks every setting before the run is loaded
-        length=args.length,
+        **{name: value for name, value in given.items() if value is not None},
         primer=args.primer,
         temperature=args.temperature,
         pitch_temperature=args.pitch_temperature,
@@ -411,19 +443,14 @@ def run_generate(args: argparse.Namespace) -> int:
         top_k=args.top_k,
         top_p=args.top_p,
         seed=args.seed,
-        step=args.step,
         tempo=args.tempo,
-        instrument=args.instrument,
         key=args.key,
         tune=args.tune,
     )
     check_render_flags(args)  # a bad --soundfont is found before composing, not after
     check_arrange_flags(args)
-    if args.output.is_dir():
-        raise CadenzaError(f"{args.output}: is a folder; give the MIDI file's name")
-    constraints = generation_constraints(args)
     bundle = load_bundle(args.run)
-    print(f"Composing up to {args.length} steps with {args.model or args.run}", flush=True)
+    print(f"Composing up to {settings.length} steps with {args.model or args.run}", flush=True)
     if args.regenerate or args.infill:
         composition = arranged_composition(args, bundle, settings, constraints)
     else:
@@ -432,12 +459,71 @@ def run_generate(args: argparse.Namespace) -> int:
     write_midi(score, args.output)
     print(f"Wrote {composition.summary} to {args.output}")
     render_generated(args, score, args.output)
-    if args.plots:
-        if trace is None:
-            raise CadenzaError("--plots needs a model with attention (attention-lstm)")
+    if args.plots and trace is not None:  # only two-stream models act on --plots
         for path in plot_generation(trace, args.output.with_suffix("")):
             print(f"  picture: {path}")
     return 0
+
+
+# What `generate` does alike for every run: where to write, rendering, threads.
+EVERY_RUN_FLAGS = frozenset(
+    {"command", "run", "model", "output", "render", "formats", "soundfont", "sample_rate",
+     "gain", "threads"}
+)  # fmt: skip
+
+
+def refuse_idle_flags(
+    args: argparse.Namespace, acted_on: frozenset[str], model: str, why: str = ""
+) -> None:
+    """Refuse, before any work, the generate flags given (with a value other than their
+    default) that `model` does not act on: one sentence naming them and the model."""
+    defaults = vars(build_parser().parse_args(["generate", "-o", "x.mid"]))
+    idle = [
+        "--" + name.replace("_", "-")
+        for name, default in defaults.items()
+        if name not in acted_on | EVERY_RUN_FLAGS and getattr(args, name, default) != default
+    ]
+    if idle:
+        flags = ", ".join(idle[:-1]) + " and " + idle[-1] if len(idle) > 1 else idle[0]
+        verb, them = ("does", "it") if len(idle) == 1 else ("do", "them")
+        reason = f" ({why})" if why else ""
+        raise CadenzaError(f"{flags} {verb} not act on {model}: leave {them} out{reason}")
+
+
+MIDI_SUFFIXES = (".mid", ".midi")
+
+
+def midi_output(path: Path) -> Path:
+    """The MIDI file that `-o PATH` names: PATH.mid when PATH has no suffix (a MIDI file
+    opens by its suffix; the "Wrote ... to" line says the name); any suffix other than .mid
+    or .midi is refused, since only --render writes audio, notation and pictures."""
+    if path.is_dir():
+        raise CadenzaError(f"{path}: is a folder; give the MIDI file's name")
+    if not path.suffix:
+        return path.with_name(path.name + ".mid")
+    if path.suffix.lower() not in MIDI_SUFFIXES:
+        raise CadenzaError(
+            f"-o {path}: the piece is written as a MIDI file (.mid); for audio, notation or "
+            f"pictures add --render, which writes them beside it "
+            f"(-o {path.with_suffix('.mid')} --render)"
+        )
+    return path
+
+
+def _run_config(run: Path) -> dict:
+    """RUN's config.json, read before the weights so that flags are checked first."""
+    import json
+
+    from cadenza.training.bundle import load_bundle
+
+    try:
+        config = json.loads((Path(run) / "config.json").read_text("utf-8"))
+        if "name" in config["model"] and {"name", "settings"} <= set(config["representation"]):
+            return config
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    load_bundle(run)  # says what is wrong with the run in one sentence
+    raise CadenzaError(f"{run}: not a trained run (its config.json is damaged)")
 
 
 def _model_folder(args: argparse.Namespace) -> Path:

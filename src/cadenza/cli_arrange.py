@@ -97,7 +97,7 @@ def arranged_composition(args: argparse.Namespace, bundle, settings, constraints
 
 def run_harmonize(args: argparse.Namespace) -> int:
     """Handle `cadenza harmonize`."""
-    from cadenza.cli import generation_constraints
+    from cadenza.cli import generation_constraints, midi_output
     from cadenza.cli_render import check_render_flags, render_generated
     from cadenza.generation.arrange import check_melody, harmonize
     from cadenza.generation.compose import ComposeSettings
@@ -114,8 +114,7 @@ def run_harmonize(args: argparse.Namespace) -> int:
         tempo=args.tempo, key=args.key,
     )  # fmt: skip
     check_render_flags(args)
-    if args.output.is_dir():
-        raise CadenzaError(f"{args.output}: is a folder; give the MIDI file's name")
+    args.output = midi_output(args.output)
     constraints = generation_constraints(args)
     use_threads("compose", args.threads)
     bundle = load_bundle(run)

@@ -70,6 +70,34 @@ class ComposeSettings:
         return SamplingConfig(self.temperature if own is None else own, self.top_k, self.top_p)
 
 
+# The `generate` flags every token model acts on (besides the output, rendering and threads,
+# which `generate` handles for every run); `generate_flags` adds what depends on the run.
+TOKEN_FLAGS = frozenset(
+    {"length", "primer", "tune", "temperature", "top_k", "top_p", "seed", "tempo", "key",
+     "scale", "pitch_range", "max_repeat", "no_repeat_ngram", "end_on_tonic"}
+)  # fmt: skip
+# Decoding options of a representation (its dataclass fields) -> the flag that sets them.
+DECODING_FLAGS = {"step": "step", "program": "instrument", "no_parallels": "no_parallels"}
+
+
+def generate_flags(config: dict, arranging: bool = False) -> frozenset[str]:
+    """The `generate` flags (argparse names) a token run with this config acts on: besides
+    TOKEN_FLAGS, the per-head temperatures and `plots` (the attention) for two-stream models,
+    the decoding options its representation has, `regenerate` and `infill` where it composes
+    around given notes; `length` not when `arranging` (the given notes decide it)."""
+    kind = model_kind(config["model"]["name"])
+    representation = get_representation(
+        config["representation"]["name"], **config["representation"]["settings"]
+    )
+    flags = set(TOKEN_FLAGS)
+    if kind.tokens_per_step == 2:
+        flags |= {"pitch_temperature", "duration_temperature", "plots"}
+    flags |= {flag for option, flag in DECODING_FLAGS.items() if hasattr(representation, option)}
+    if hasattr(representation, "fill_in_the_middle_tokens"):
+        flags |= {"regenerate", "infill"}
+    return frozenset(flags - {"length"} if arranging else flags)
+
+
 @dataclass
 class Composition:
     """A generated piece: its score, its tokens, a summary for people, the attention trace."""

@@ -101,6 +101,15 @@ class Constraints:
         triad = MINOR_TRIAD if minor else MAJOR_TRIAD
         return frozenset((self.tonic + step) % 12 for step in triad)
 
+    def sounding_pitches(self, pitches: Sequence[int]) -> list[bool]:
+        """For each MIDI pitch, whether the scale and the range let it sound (for models that
+        mask pitches, not tokens); refused in one sentence when they let none sound."""
+        scale, (low, high) = self.scale_classes(), self.pitch_range or (0, 127)
+        allowed = [(scale is None or p % 12 in scale) and low <= p <= high for p in pitches]
+        if not any(allowed):
+            raise CadenzaError(silence_message(self.names()))
+        return allowed
+
     def names(self) -> dict[str, str]:
         """Each active constraint as the flags that asked for it."""
         mode = " minor" if self.key and self.key.minor else ""
@@ -118,6 +127,14 @@ class Constraints:
         if self.end_on_tonic:
             names["tonic"] = f"--end-on-tonic ({key})"
         return names
+
+
+def silence_message(names: dict[str, str]) -> str:
+    """ "the constraint --pitch-range C8 C8 together with --key C --scale major leaves no
+    pitch to play (only rests)", from `Constraints.names()`."""
+    applied = [names[name] for name in ("scale", "range") if name in names]
+    together = f" together with {' and '.join(applied[:-1])}" if len(applied) > 1 else ""
+    return f"the constraint {applied[-1]}{together} leaves no pitch to play (only rests)"
 
 
 @dataclass(frozen=True)
@@ -208,12 +225,7 @@ class Steering:
         applied = [name for name in ("scale", "range") if name in self.names]
         kept = self.masks.in_scale & self.masks.in_range
         if applied and kept.any() and not (kept & self.masks.sounds).any():
-            others = [self.names[name] for name in applied[:-1]]
-            together = f" together with {' and '.join(others)}" if others else ""
-            raise CadenzaError(
-                f"the constraint {self.names[applied[-1]]}{together} leaves no pitch to play "
-                "(only rests)"
-            )
+            raise CadenzaError(silence_message(self.names))
 
     def _check(self, allowed: torch.Tensor, name: str, applied: list[str], step: int) -> None:
         if not bool(allowed.any()):

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 
 from cadenza.errors import CadenzaError
+from cadenza.generation.constraints import Constraints
+from cadenza.generation.phrase_flags import DEFAULT_BARS
 from cadenza.generation.phrases import (
     Change,
     binarize,
@@ -22,6 +24,7 @@ from cadenza.generation.phrases import (
     nearest_phrases,
     parse_change,
     piece_noise,
+    pitch_mask,
 )
 from cadenza.representations.pianoroll import (
     PITCHES,
@@ -33,18 +36,23 @@ from cadenza.representations.pianoroll import (
 
 
 def _check(args: argparse.Namespace) -> Change | None:
+    """The musegan flags' values, before any work (`generate` refused the flags it does not
+    act on, and checked -o and the constraints)."""
+    from cadenza.cli_render import check_render_flags
+
+    if args.bars is None:
+        args.bars = DEFAULT_BARS
+    if args.instrument is None:
+        args.instrument = 0
     if args.bars < 1:
         raise CadenzaError(f"--bars must be at least 1, got {args.bars}")
-    if args.output.is_dir():
-        raise CadenzaError(f"{args.output}: is a folder; give the MIDI file's name")
     if not 0 <= args.instrument <= 127 or not 1 <= args.tempo <= 1000:
         raise CadenzaError(
             f"--instrument must be 0..127 and --tempo 1..1000 bpm, got {args.instrument}, "
             f"{args.tempo}"
         )
-    if args.primer != "random":
-        raise CadenzaError("musegan composes from noise: --primer does not apply")
     check_seed(args.seed)
+    check_render_flags(args)  # a bad --soundfont is found before composing, not after
     return parse_change(args.change) if args.change else None
 
 
@@ -54,23 +62,26 @@ def check_seed(seed: int) -> None:
         raise CadenzaError(f"--seed must be 0..2**63-1, got {seed}")
 
 
-def run_generate_musegan(args: argparse.Namespace) -> int:
-    """`cadenza generate RUN -o piece.mid` for a musegan run."""
+def run_generate_musegan(args: argparse.Namespace, constraints: Constraints | None) -> int:
+    """`cadenza generate RUN -o piece.mid` for a musegan run; the scale and range of
+    `constraints` mask the generator's pitches."""
+    from cadenza.music.keys import parse_key
     from cadenza.music.midi import write_midi
     from cadenza.training.bundle import load_bundle
 
     change = _check(args)
     bundle = load_bundle(args.run)
-    config = bundle.model.config
+    config, settings = bundle.model.config, bundle.config["representation"]["settings"]
+    allowed = pitch_mask(constraints, settings["lowest_pitch"])  # (84,) or None
     generator = torch.Generator().manual_seed(args.seed)
     noise = piece_noise(config, math.ceil(args.bars / config.bars), generator)
     versions = [noise] + ([changed_noise(noise, change, generator)] if change else [])
-    values = [generate_values(bundle.model, version) for version in versions]
+    values = [generate_values(bundle.model, version, allowed) for version in versions]
     phrases = [binarize(value) for value in values]  # each (n, bars, steps, 4)
     grid, picture = _join(phrases, values, args.bars)
-    settings = bundle.config["representation"]["settings"]
     representation = PianorollRepresentation(settings["lowest_pitch"], program=args.instrument)
     score = representation.decode(grid, bpm=args.tempo)
+    score.key_signatures = [parse_key(args.key)] if args.key else []
     write_midi(score, args.output)
     shown = f"{args.bars} bars of four voices"
     if change:

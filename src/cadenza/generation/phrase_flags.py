@@ -8,11 +8,25 @@ from __future__ import annotations
 
 import argparse
 
+# The `generate` flags (argparse names) a musegan run acts on, besides the output, rendering
+# and threads that `generate` handles for every run: the others are refused before any work.
+# The scale and the range are honoured by masking the generator's pitch outputs.
+GENERATE_FLAGS = frozenset(
+    {"seed", "tempo", "instrument", "key", "scale", "pitch_range", "plots", "bars", "change"}
+)
+NOT_TOKENS = (
+    "musegan writes each voice's likeliest pitch of phrases drawn from noise: it has no "
+    "primer, length, sampling or token rules"
+)
+DEFAULT_BARS = 2
+
 
 def add_generate_flags(generate: argparse.ArgumentParser) -> None:
     """`--bars` and `--change` (musegan runs)."""
     group = generate.add_argument_group("musegan", "four-voice phrases from noise")
-    group.add_argument("--bars", type=int, default=2, help="bars to write, 2 per phrase (2)")
+    group.add_argument(
+        "--bars", type=int, help=f"bars to write, 2 per phrase ({DEFAULT_BARS})"
+    )  # None when not given: other models refuse it
     group.add_argument(
         "--change",
         metavar="NOISE",

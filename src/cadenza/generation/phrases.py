@@ -16,8 +16,15 @@ import numpy as np
 import torch
 
 from cadenza.errors import CadenzaError
+from cadenza.generation.constraints import Constraints
 from cadenza.models.musegan import MuseGANConfig, MuseGANGenerator, Noise, sample_noise
-from cadenza.representations.pianoroll import REST, STEPS_PER_BAR, VOICES, roll_to_voices
+from cadenza.representations.pianoroll import (
+    PITCHES,
+    REST,
+    STEPS_PER_BAR,
+    VOICES,
+    roll_to_voices,
+)
 
 NOISES = ("chords", "style", "melody", "groove")
 PER_VOICE = ("melody", "groove")
@@ -76,9 +83,21 @@ def changed_noise(noise: Noise, change: Change, generator: torch.Generator) -> N
 
 
 @torch.inference_mode()
-def generate_values(model: MuseGANGenerator, noise: Noise) -> np.ndarray:
-    """The generator's output for `noise`, (n, bars, steps, pitches, tracks) in [-1, 1]."""
-    return model(noise).numpy()
+def generate_values(
+    model: MuseGANGenerator, noise: Noise, allowed: torch.Tensor | None = None
+) -> np.ndarray:
+    """The generator's output for `noise`, (n, bars, steps, pitches, tracks) in [-1, 1];
+    pitches not `allowed` ((pitches,) bool) at -1, so they never sound."""
+    return model(noise, allowed).numpy()
+
+
+def pitch_mask(constraints: Constraints | None, lowest_pitch: int) -> torch.Tensor | None:
+    """(84,) bool: the roll's pitches (from MIDI `lowest_pitch` up) that the scale and range
+    of `constraints` let sound; None when nothing is asked of the pitches."""
+    if constraints is None or not (constraints.scale or constraints.pitch_range):
+        return None
+    pitches = range(lowest_pitch, lowest_pitch + PITCHES)
+    return torch.tensor(constraints.sounding_pitches(pitches), dtype=torch.bool)
 
 
 def chain(voices: np.ndarray, bars: int) -> np.ndarray:

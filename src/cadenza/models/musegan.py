@@ -188,12 +188,17 @@ class BarGenerator(nn.Module):
         if self.softmax:
             self.silence = nn.Linear(W, 1)  # one more logit per step: the voice is silent
 
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+    def forward(self, inputs: torch.Tensor, allowed: torch.Tensor | None = None) -> torch.Tensor:
+        """`allowed` (84,) bool: the pitches that may sound; the others are held at -1 (with
+        the softmax, their share goes to the allowed pitches and silence)."""
         cells = self.dense(inputs).view(inputs.shape[0], 2, 1, -1)  # (N, 2, 1, 2W)
         steps = self.steps(cells)  # (N, 16, 1, W)
         logits = self.pitches(steps)[..., 0]  # (N, 16, 84)
         if not self.softmax:
-            return torch.tanh(logits)
+            values = torch.tanh(logits)
+            return values if allowed is None else values.masked_fill(~allowed, -1.0)
+        if allowed is not None:
+            logits = logits.masked_fill(~allowed, float("-inf"))
         logits = torch.cat([logits, self.silence(steps[:, :, 0])], dim=-1)  # (N, 16, 85)
         return 2 * torch.softmax(logits, dim=-1)[..., :-1] - 1  # silence: every pitch at -1
 
@@ -208,7 +213,8 @@ class MuseGANGenerator(nn.Module):
         self.melody_over_time = nn.ModuleList(TemporalNetwork(config) for _ in range(config.tracks))
         self.bar_generators = nn.ModuleList(BarGenerator(config) for _ in range(config.tracks))
 
-    def forward(self, noise: Noise) -> torch.Tensor:
+    def forward(self, noise: Noise, allowed: torch.Tensor | None = None) -> torch.Tensor:
+        """`allowed` (pitches,) bool: only these pitches may sound (a scale, a range)."""
         B, bars, Z = noise.batch_size, self.config.bars, self.config.noise_size
         chords = self.chords_over_time(noise.chords)  # (B, bars, Z)
         voices = []
@@ -220,7 +226,7 @@ class MuseGANGenerator(nn.Module):
             groove = noise.groove[:, track, None].expand(B, bars, Z)
             inputs = torch.cat([chords, style, melody, groove], dim=-1)  # (B, bars, 4Z)
             # All bars of the batch at once: the bar generator sees (B * bars, 4Z).
-            voice = bar_generator(inputs.reshape(B * bars, 4 * Z))  # (B * bars, 16, 84)
+            voice = bar_generator(inputs.reshape(B * bars, 4 * Z), allowed)  # (B * bars, 16, 84)
             voices.append(voice.view(B, bars, *voice.shape[1:]))
         return torch.stack(voices, dim=-1)  # (B, bars, steps, pitches, tracks)
 
