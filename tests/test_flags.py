@@ -129,6 +129,18 @@ def test_counts_of_zero_or_less_are_refused_as_the_flags_are_read(
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "flags, message",
+    [(["--gain", "0.3"], "--gain sets the audio of --render: add --render"),
+     (["--sample-rate", "22050", "--gain", "1"], "--sample-rate and --gain set the audio")],
+)  # fmt: skip
+def test_audio_flags_without_render_are_refused(tmp_path, capsys, no_loading, flags, message):
+    for model in ("bach-chord", "bach-musegan"):
+        assert main(["generate", "--model", model, "-o", str(tmp_path / "a.mid"), *flags]) == 2
+        assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_bad_soundfont_is_refused_before_musegan_composes(tmp_path, capsys):
     font, song = tmp_path / "font.sf2", tmp_path / "song.mid"
     font.write_text("not a font")

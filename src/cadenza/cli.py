@@ -61,8 +61,19 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "metrics beside the training and held-out pieces', with a copy check: the longest run "
         "each shares with a training piece (RUN/music-evaluation.json and .png).",
     )
-    evaluate.add_argument("run", type=Path, help="run folder from `cadenza train`")
-    evaluate.add_argument("--corpus", type=Path, help="corpus folder (default: the run's own)")
+    evaluate.add_argument("run", type=Path, nargs="?", help="run folder from `cadenza train`")
+    evaluate.add_argument(
+        "--model", help="a built-in model instead (`cadenza models`), on its music21 corpus"
+    )
+    evaluate.add_argument(
+        "--corpus", type=Path,
+        help="corpus folder (default: the run's own, found from any folder; for a built-in "
+        "model, prepared again from music21 into the cache, once)",
+    )  # fmt: skip
+    evaluate.add_argument(
+        "-o", "--output", type=Path,
+        help="folder for the results (default: RUN; --model: cadenza-evaluation/NAME)",
+    )  # fmt: skip
     evaluate.add_argument("--primer", type=int, default=32, help="primer steps (32)")
     evaluate.add_argument("--horizon", type=int, default=32, help="continuation steps (32)")
     evaluate.add_argument("--windows", type=int, default=128, help="most windows (128)")
@@ -94,6 +105,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from cadenza.generation.phrases import is_musegan_run
 
     use_threads("compose", args.threads)
+    output = args.output or (Path("cadenza-evaluation") / args.model if args.model else None)
+    args.run = _model_folder(args)
+    output = output or args.run
+    if is_musegan_run(args.run) and args.model:  # not into the package's own folder
+        from cadenza.evaluation_musegan import evaluate_musegan, format_musegan_evaluation
+
+        print(format_musegan_evaluation(evaluate_musegan(args.run, args.phrases, args.seed, output)))
+        print(f"\n  (also in {output / 'evaluation.json'})")
+        return 0
     if is_musegan_run(args.run):  # MuseGAN's metrics of generated phrases
         from cadenza.generation.phrase_commands import run_evaluate_musegan
 
@@ -114,14 +134,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
         else None
     )
     use_threads("train", args.threads)  # batches of windows
-    result = evaluate_run(args.run, args.corpus, args.primer, args.horizon, args.windows)
+    if args.corpus is None:  # found (or rebuilt) once for both passes
+        from cadenza.evaluation_corpus import find_run_corpus
+        from cadenza.training.bundle import load_bundle
+
+        args.corpus = find_run_corpus(load_bundle(args.run), need_training=settings is not None)
+    result = evaluate_run(args.run, args.corpus, args.primer, args.horizon, args.windows, output)
     heads = ["pitch", "duration"] if len(result["accuracy"]) == 2 else ["token"]
     print(format_evaluation(result, heads))
     if settings is not None:
         use_threads("compose", args.threads)  # one piece at a time
-        judged = judge_run(args.run, args.corpus, settings)
+        judged = judge_run(args.run, args.corpus, settings, output)
         print(f"\n{args.pieces} generated pieces against the training data "
-              f"(-> {args.run / 'music-evaluation.png'})\n")  # fmt: skip
+              f"(-> {output / 'music-evaluation.png'})\n")  # fmt: skip
         print(format_judgement(judged, "events" if len(heads) == 2 else "tokens"))
     return 0
 
@@ -470,24 +495,37 @@ EVERY_RUN_FLAGS = frozenset(
     {"command", "run", "model", "output", "render", "formats", "soundfont", "sample_rate",
      "gain", "threads"}
 )  # fmt: skip
+AUDIO_FLAGS = ("sample_rate", "gain")  # read only by --render's audio
 
 
 def refuse_idle_flags(
     args: argparse.Namespace, acted_on: frozenset[str], model: str, why: str = ""
 ) -> None:
     """Refuse, before any work, the generate flags given (with a value other than their
-    default) that `model` does not act on: one sentence naming them and the model."""
-    defaults = vars(build_parser().parse_args(["generate", "-o", "x.mid"]))
-    idle = [
-        "--" + name.replace("_", "-")
-        for name, default in defaults.items()
-        if name not in acted_on | EVERY_RUN_FLAGS and getattr(args, name, default) != default
-    ]
+    default) that `model` does not act on, or that only --render reads: one sentence naming
+    them and the model. (Without --render, --formats and --soundfont are warned about.)"""
+    given = _given_flags(args)
+    idle = [name for name in given if name not in acted_on | EVERY_RUN_FLAGS]
     if idle:
-        flags = ", ".join(idle[:-1]) + " and " + idle[-1] if len(idle) > 1 else idle[0]
         verb, them = ("does", "it") if len(idle) == 1 else ("do", "them")
         reason = f" ({why})" if why else ""
-        raise CadenzaError(f"{flags} {verb} not act on {model}: leave {them} out{reason}")
+        raise CadenzaError(f"{_flags(idle)} {verb} not act on {model}: leave {them} out{reason}")
+    audio = [name for name in AUDIO_FLAGS if name in given]
+    if audio and not args.render:
+        verb = "sets" if len(audio) == 1 else "set"
+        raise CadenzaError(f"{_flags(audio)} {verb} the audio of --render: add --render")
+
+
+def _given_flags(args: argparse.Namespace) -> list[str]:
+    """The generate flags (argparse names) whose values are not their defaults."""
+    defaults = vars(build_parser().parse_args(["generate", "-o", "x.mid"]))
+    return [name for name, default in defaults.items() if getattr(args, name, default) != default]
+
+
+def _flags(names: list[str]) -> str:
+    """["top_k", "top_p", "bars"] -> "--top-k, --top-p and --bars"."""
+    flags = ["--" + name.replace("_", "-") for name in names]
+    return ", ".join(flags[:-1]) + " and " + flags[-1] if len(flags) > 1 else flags[0]
 
 
 MIDI_SUFFIXES = (".mid", ".midi")
