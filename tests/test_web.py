@@ -292,7 +292,8 @@ def test_the_page_in_a_browser_composes_and_plays(run, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     from cadenza.web.app import launch
 
-    composer = Composer({"tiny": run}, tmp_path / "requests")
+    gan = {"bach-musegan": available()["bach-musegan"]} if "bach-musegan" in available() else {}
+    composer = Composer({"tiny": run, **gan}, tmp_path / "requests")
     if composer.missing:
         pytest.skip(f"the page cannot show everything here: {composer.missing}")
     port = free_port()
@@ -305,6 +306,9 @@ def test_the_page_in_a_browser_composes_and_plays(run, tmp_path):
             page.goto(f"http://127.0.0.1:{port}/")
             _bad_upload_is_explained(page, tmp_path)
             _composition_appears_and_plays(page, composer)
+            _a_constrained_composition_keeps_its_range(page, composer)
+            if gan:
+                _an_example_composes_with_musegan(page)
             shot = ARTIFACTS / "web-page.png"
             page.screenshot(path=str(shot), full_page=True)
             print(f"screenshot: {shot}")
@@ -318,7 +322,9 @@ def _bad_upload_is_explained(page, tmp_path: Path) -> None:
     bad = tmp_path / "shopping.txt"
     bad.write_text("milk, eggs")
     page.set_input_files("#primer input[type=file]", str(bad))
-    page.wait_for_selector("#primer :text('shopping.txt')", timeout=20_000)
+    page.wait_for_function(  # the name is shown as "shopping" and ".txt" apart
+        "document.querySelector('#primer').innerText.includes('shopping')", timeout=20_000
+    )
     page.click("#compose")
     page.wait_for_function(
         "document.querySelector('#status').innerText.includes('Could not compose')",
@@ -352,3 +358,39 @@ def _composition_appears_and_plays(page, composer) -> None:
     assert sorted(Path(link).name for link in links) == [
         "tiny-seed11.mid", "tiny-seed11.musicxml", "tiny-seed11.wav"
     ]  # fmt: skip
+
+
+def _downloaded(page, composer, name: str) -> Path:
+    page.wait_for_function(
+        "[...document.querySelectorAll('#downloads a')].some(a => a.href.endsWith('/"
+        + name
+        + "')) || document.querySelector('#status').innerText.includes('Could not')",
+        timeout=60_000,
+    )
+    assert "Could not" not in page.inner_text("#status"), page.inner_text("#status")
+    return next(composer.work_root.rglob(name))
+
+
+def _a_constrained_composition_keeps_its_range(page, composer) -> None:
+    page.fill("#seed input", "12")
+    page.locator("#compose-low textarea, #compose-low input").first.fill("C4")
+    page.locator("#compose-high textarea, #compose-high input").first.fill("G4")
+    page.click("#compose")
+    pitches = read_midi(_downloaded(page, composer, "tiny-seed12.mid")).tracks[0].pitches
+    assert len(pitches) > 20 and pitches.min() >= 60 and pitches.max() <= 67
+
+
+def _an_example_composes_with_musegan(page) -> None:
+    page.get_by_text("four voices from noise, then the alto anew").click()
+    page.wait_for_function(
+        "document.querySelector('#about').innerText.includes('MuseGAN')", timeout=20_000
+    )
+    assert page.locator("#bars").is_visible() and page.locator("#temperature").is_hidden()
+    page.click("#compose")
+    page.wait_for_function(
+        "document.querySelector('#status').innerText.includes('8 bars of four voices')",
+        timeout=60_000,
+    )
+    assert "new melody noise for the alto" in page.inner_text("#status")
+    assert page.locator("#roll img").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "web-page-musegan.png"), full_page=True)
