@@ -105,7 +105,7 @@ def held_out_chorales(corpus_folder: Path, count: int) -> list[Path]:
     return [Path(p["source"]) for p in sorted(pieces, key=lambda p: p["title"])[:count]]
 
 
-def judge(run: Path, corpus: Path, count: int, seed: int, top_p: float, rules) -> dict:
+def judge(run: Path, corpus: Path, count: int, seed: int, sampling: dict, rules) -> dict:
     import torch
 
     from cadenza.generation.arrange import check_melody, harmonize
@@ -129,7 +129,7 @@ def judge(run: Path, corpus: Path, count: int, seed: int, top_p: float, rules) -
         bach.key_signatures = original.key_signatures  # quantizing keeps notes and meter only
         melody = check_melody(bundle, bach.with_tracks([bach.tracks[0]]), path.name)
         started = time.perf_counter()
-        ours = harmonize(bundle, melody, ComposeSettings(seed=seed, top_p=top_p), rules).score
+        ours = harmonize(bundle, melody, ComposeSettings(seed=seed, **sampling), rules).score
         seconds.append(time.perf_counter() - started)
         given, kept = melody.tracks[0], ours.tracks[0]
         same = len(given) == len(kept) and all(
@@ -204,14 +204,20 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--no-parallels", action="store_true", help="the sampling rule")
     parser.add_argument("--write", action="store_true", help="write the RESULTS.md section")
+    parser.add_argument("--no-timing", action="store_true", help="skip timing the command")
     args = parser.parse_args()
     from cadenza.generation.constraints import Constraints
 
     rules = Constraints(no_parallels=args.no_parallels)
-    rows = judge(args.run, args.corpus, args.count, args.seed, args.top_p, rules)
-    wall, notes = command_seconds(args.run, args.corpus, args.no_parallels)
+    sampling = {"top_p": args.top_p, "temperature": args.temperature}
+    rows = judge(args.run, args.corpus, args.count, args.seed, sampling, rules)
+    if args.no_timing:
+        wall, notes = {".mid": float("nan"), ".musicxml": float("nan")}, 0
+    else:
+        wall, notes = command_seconds(args.run, args.corpus, args.no_parallels)
 
     def column(label: str, name: str) -> str:
         return _mean_std([row[name] for row in rows[label]])
@@ -234,6 +240,7 @@ def main() -> None:
     command = (
         f".venv/bin/python -m benchmarks.harmonize --run {args.run} --corpus {args.corpus} "
         f"--count {args.count} --seed {args.seed} --top-p {args.top_p}"
+        f" --temperature {args.temperature}"
         + (" --no-parallels" if args.no_parallels else "")
     )
     body = f"""## Harmonize: held-out chorale sopranos
@@ -242,7 +249,7 @@ Command: `{command}`
 Machine: {machine()}
 
 {count} validation chorales of the corpus; the soprano of each harmonized once (seed {args.seed},
-temperature 1, top-p {args.top_p}), every voice but the soprano composed by the model.
+temperature {args.temperature}, top-p {args.top_p}), every voice but the soprano composed by the model.
 Metrics every eighth note; chords per quarter-note beat (root and triad quality, sevenths
 folded onto their triad).
 

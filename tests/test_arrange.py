@@ -46,6 +46,14 @@ def test_the_soprano_of_a_harmonization_is_the_melody(bundle, chorale, seed):
     assert _same_notes(composition.score.tracks[0], NOTES.quantize(melody).tracks[0])
     assert sum(len(t) for t in composition.score.tracks[1:]) > 0  # the model wrote voices
     assert composition.score.pickup == chorale.pickup == 1.0
+    assert composition.tokens[composition.tokens.index("Bar_3/4") - 1] == "Key_7"  # G major
+
+
+def test_a_melody_without_a_key_is_given_the_key_it_is_heard_in(bundle, chorale):
+    soprano = chorale.with_tracks([chorale.tracks[0]])
+    soprano.key_signatures = []  # as from a MIDI file without a key signature
+    composition = harmonize(bundle, check_melody(bundle, soprano, "x"), ComposeSettings(), None)
+    assert composition.tokens[composition.tokens.index("Bar_3/4") - 1] == "Key_7"  # estimated
 
 
 def test_regenerate_keeps_the_other_voices(bundle, chorale):

@@ -13,6 +13,7 @@ from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
 from cadenza.music import Note, Score, TempoChange, TimeSignature, Track, read_score
 from cadenza.music.io import read_pieces
+from cadenza.music.score import KeySignature
 from cadenza.representations import get_representation
 from cadenza.representations.notes import (
     NotesRepresentation,
@@ -31,6 +32,7 @@ def assert_same_score(decoded: Score, expected: Score) -> None:
     assert decoded.pickup == expected.pickup
     assert decoded.tempos == expected.tempos
     assert decoded.time_signatures == expected.time_signatures
+    assert decoded.key_signatures == expected.key_signatures
     assert len(decoded.tracks) == len(expected.tracks)
     for got, wanted in zip(decoded.tracks, expected.tracks, strict=True):
         assert (got.name, got.program, got.is_drum) == (wanted.name, wanted.program, wanted.is_drum)
@@ -185,6 +187,7 @@ def test_round_trip_on_a_musicxml_chorale_keeps_four_voices_and_the_pickup(chora
     score = read_score(chorale_path)
     assert score.pickup == 1.0  # bwv269 opens with a quarter-note upbeat in 3/4
     tokens = round_trip(score)
+    assert tokens[tokens.index("Bar_3/4") - 1] == "Key_7"  # G major, the header's last token
     assert tokens[tokens.index("Bar_3/4") + 1] == "Pos_24"
     decoded = NotesRepresentation().decode(tokens)
     assert decoded.pickup == 1.0
@@ -203,9 +206,10 @@ def test_round_trip_on_abc_tunes_with_their_pickups():
 
 def test_the_vocabulary_is_closed_and_fixed():
     tokens = NotesRepresentation().vocabulary_tokens()
-    assert len(tokens) == len(set(tokens)) == 3 + 35 + 96 + 31 + 16 + 129 + 128 + 80 + 3
+    assert len(tokens) == len(set(tokens)) == 3 + 35 + 96 + 31 + 16 + 129 + 128 + 80 + 3 + 24
     assert tokens[:4] == ["START", "END", "Bar", "Bar_1/4"]
-    assert tokens[-3:] == ["FIM_Prefix", "FIM_Suffix", "FIM_Middle"]
+    assert tokens[-27:-24] == ["FIM_Prefix", "FIM_Suffix", "FIM_Middle"]
+    assert tokens[-24:] == [f"Key_{k}" for k in range(24)]  # after all the older tokens
     assert tokens == NotesRepresentation().vocabulary_tokens()
     assert {"Pos_95", "Tempo_30", "Tempo_120", "Track_15", "Dur_1", "Dur_48", "Dur_192"} <= set(
         tokens
@@ -215,7 +219,27 @@ def test_the_vocabulary_is_closed_and_fixed():
         NotesRepresentation().decode(["START", "Pitch_200"])
 
 
-def test_transposition_table_moves_pitches_only():
+def test_keys_are_one_header_token_that_transposes_like_a_pitch():
+    melody = Track("Melody", onsets=np.array([0.0]), durations=np.array([1.0]),
+                   pitches=np.array([62]), velocities=np.array([80]))  # fmt: skip
+    minor = Score(tracks=[melody], key_signatures=[KeySignature(0.0, -1, minor=True)])
+    tokens = round_trip(minor)
+    assert tokens[:5] == ["START", "Track_0", "Program_0", "Tempo_120", "Key_14"]  # D minor
+    decoded = NotesRepresentation().decode(tokens)
+    assert decoded.key_signatures == [KeySignature(0.0, -1, minor=True)]
+    sharp = Score(tracks=[melody], key_signatures=[KeySignature(0.0, 7)])  # C# major
+    assert NotesRepresentation().decode(round_trip(sharp)).key_signatures == [
+        KeySignature(0.0, -5)
+    ]  # spelled as Db major, as every key is: at most five flats or six sharps
+    assert "Key_" not in " ".join(round_trip(Score(tracks=[melody])))  # no key, no token
+    vocabulary = NotesRepresentation().vocabulary_tokens()
+    index = {token: i for i, token in enumerate(vocabulary)}
+    assert transposition_table(vocabulary, 3)[index["Key_14"]] == index["Key_17"]  # F minor
+    assert transposition_table(vocabulary, -3)[index["Key_1"]] == index["Key_10"]  # Bb major
+    assert transposition_table(vocabulary, 1)[index["Key_23"]] == index["Key_12"]  # c minor
+
+
+def test_transposition_table_moves_pitches_and_keys_only():
     tokens = NotesRepresentation().vocabulary_tokens()
     index = {token: i for i, token in enumerate(tokens)}
     up_two, up_one = transposition_table(tokens, 2), transposition_table(tokens, 1)

@@ -60,7 +60,12 @@ def test_rules_by_hand():
     grammar.push(INDEX["Program_0"])
     assert "Track_1" in allowed() and "Track_0" not in allowed() and "Bar_3/4" in allowed()
     assert "Bar" not in allowed()  # the first bar names its meter
-    for token in ["Track_1", "Program_0", "Bar_3/4"]:
+    for token in ["Track_1", "Program_0", "Tempo_120"]:
+        grammar.push(INDEX[token])
+    assert "Key_9" in allowed() and "Bar_3/4" in allowed() and "Track_2" not in allowed()
+    grammar.push(INDEX["Key_9"])  # A major: then the first bar, nothing else
+    assert all(t.startswith("Bar_") for t in allowed())
+    for token in ["Bar_3/4"]:
         grammar.push(INDEX[token])
     assert {"Pos_0", "Pos_35"} <= allowed() and "Pos_36" not in allowed()  # a 3/4 bar
     assert "END" not in allowed()  # the first bar holds something

@@ -7,7 +7,9 @@
   after them, from a model trained with fill-in-the-middle (training/data.py): it reads
   `FIM_Prefix prefix FIM_Suffix suffix FIM_Middle` and writes the middle.
 
-Each refuses what it cannot do in one sentence before any sampling.
+Each refuses what it cannot do in one sentence before any sampling. A piece without a key
+signature is given the key `estimate_key` hears in it, so that the model's `Key` token (the
+header's) is stated as in training.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from cadenza.generation.compose import ComposeSettings, Composition, name_voices
 from cadenza.generation.constraints import Constraints, grammar_options
 from cadenza.generation.forcing import BarSpanGrammar, KeptVoicesGrammar, NotesLayout
 from cadenza.generation.generate import generate_ids
+from cadenza.music.keys import estimate_key
 from cadenza.music.score import Score, Track
 from cadenza.representations.pitch_names import pitch_name
 from cadenza.training.bundle import Bundle
@@ -110,7 +113,7 @@ def harmonize(
     count = voice_count(bundle)
     blank = [Track(name=VOICE_NAMES[n].capitalize()) for n in range(1, count)]
     piece = melody.with_tracks([melody.tracks[0], *blank])
-    layout = NotesLayout.parse(representation.encode(piece))
+    layout = _layout(bundle, representation, piece)
     return _keep_and_compose(bundle, representation, layout, [0], settings, constraints)
 
 
@@ -123,13 +126,23 @@ def regenerate(
 ) -> Composition:
     """Compose `voices` of `piece` anew, keeping its other voices note for note."""
     representation = notes_representation(bundle, "--regenerate", constraints)
-    layout = NotesLayout.parse(representation.encode(piece))
+    layout = _layout(bundle, representation, piece)
     if max(voices) >= layout.track_count:
         raise CadenzaError(
             f"--regenerate: the primer has {layout.track_count} voices, no voice {max(voices)}"
         )
     kept = [t for t in range(layout.track_count) if t not in voices]
     return _keep_and_compose(bundle, representation, layout, kept, settings, constraints)
+
+
+def _layout(bundle: Bundle, representation, piece: Score) -> NotesLayout:
+    """The piece's tokens as a layout, with the key estimated where the piece states none;
+    tokens the model's vocabulary lacks (a key, for a run trained before keys) left out."""
+    if not piece.key_signatures:
+        estimated = estimate_key(piece)
+        piece = replace(piece, key_signatures=[estimated] if estimated else [])
+    known = bundle.vocabulary.index
+    return NotesLayout.parse([t for t in representation.encode(piece) if t in known])
 
 
 def _keep_and_compose(bundle, representation, layout, kept, settings, constraints):
@@ -167,7 +180,7 @@ def infill(
             "--infill needs a model trained with fill-in-the-middle; this run was trained "
             "without it (train with --fill-in-the-middle 0.25)"
         )
-    layout = NotesLayout.parse(representation.encode(piece))
+    layout = _layout(bundle, representation, piece)
     first, last = bars[0] - 1, bars[1] - 1
     if not 0 <= first <= last < len(layout.bars):
         raise CadenzaError(

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cadenza.errors import CadenzaError
+from cadenza.representations.notes_grammar import HEADER_STATES as _HEADER_STATES
 from cadenza.representations.notes_grammar import NotesGrammar
-
-_HEADER_STATES = ("header", "expect-program", "after-program", "header-tempo")
 
 
 @dataclass

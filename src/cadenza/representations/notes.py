@@ -2,7 +2,7 @@
 
 A piece reads
 
-    START  Track_0 Program_p  Track_1 Program_p ...  Tempo_<bpm>
+    START  Track_0 Program_p  Track_1 Program_p ...  Tempo_<bpm>  [Key_k]
     Bar_<n>/<d>  Pos_k [Tempo_<bpm>]  Track_i Pitch_p [Vel_b] Dur_k  Track_i Pitch_p Dur_k ...
     Bar  Pos_k ...
     END
@@ -19,6 +19,10 @@ silence, the moment the piece starts (time 0) always carries an event: when no n
 there, the opening tempo is stated again at that position. The first bar's first position
 is therefore where time 0 lies, and the pickup is the rest of that bar.
 
+`Key_k` states the piece's key where the score has a key signature (its first one): `k` is
+the tonic's pitch class for a major key, 12 + the tonic's pitch class for a minor one, so
+transposing moves it like a pitch. Decoding gives it back as a signature at time 0.
+
 Every token comes from a closed vocabulary fixed by the settings (`vocabulary_tokens`);
 `quantize` gives, without any tokens, exactly the score that `decode(encode(score))` does.
 """
@@ -34,9 +38,11 @@ from typing import NamedTuple
 import numpy as np
 
 from cadenza.errors import CadenzaError
+from cadenza.music.keys import key_from_tonic
 from cadenza.music.score import (
     DEFAULT_TEMPO_BPM,
     DEFAULT_VELOCITY,
+    KeySignature,
     Score,
     TempoChange,
     TimeSignature,
@@ -61,7 +67,7 @@ MAX_VELOCITY_BINS = 32
 DEFAULT_METER = METERS.index((4, 4))
 
 # Token kinds, as the decoder sees them.
-_START, _END, _BAR, _POS, _TEMPO, _TRACK, _PROGRAM, _PITCH, _VEL, _DUR, _FIM = range(11)
+_START, _END, _BAR, _POS, _TEMPO, _TRACK, _PROGRAM, _PITCH, _VEL, _DUR, _FIM, _KEY = range(12)
 # Fill-in-the-middle sentinels (training windows rearranged as prefix, suffix, middle: see
 # training/data.py); they never appear in an encoded score and decoding skips them.
 FIM_TOKENS = ("FIM_Prefix", "FIM_Suffix", "FIM_Middle")
@@ -93,6 +99,7 @@ def _vocabulary(velocity_bins: int) -> _Vocabulary:
         "Vel_": [(f"Vel_{b}", _VEL, b) for b in range(velocity_bins)],
         "Dur_": [(f"Dur_{k}", _DUR, k) for k in DURATIONS.tolist()],
         "FIM_": [(token, _FIM, i) for i, token in enumerate(FIM_TOKENS)],
+        "Key_": [(f"Key_{k}", _KEY, k) for k in range(24)],  # last: older vocabularies lack it
     }
     base, rows = {}, []
     for family, group in groups.items():
@@ -113,7 +120,7 @@ def token_pitches(token: str) -> list[int]:
 def transposition_table(tokens: Sequence[str], shift: int) -> np.ndarray:
     """For each id of vocabulary `tokens`, the id after transposing by `shift` semitones.
 
-    Only `Pitch_p` tokens move; one whose pitch leaves 0..127 (or whose target is not in
+    `Pitch_p` and `Key_k` tokens move; a pitch leaves 0..127 (or whose target is not in
     the vocabulary) maps to -1. Drum notes are transposed too: a table per id cannot see
     which track a pitch belongs to (the caller masks drum tracks if it needs to)."""
     index = {token: i for i, token in enumerate(tokens)}
@@ -122,6 +129,9 @@ def transposition_table(tokens: Sequence[str], shift: int) -> np.ndarray:
         for pitch in token_pitches(token):
             moved = pitch + shift
             table[i] = index.get(f"Pitch_{moved}", -1) if 0 <= moved <= 127 else -1
+        if token.startswith("Key_"):
+            key = int(token[4:])
+            table[i] = index.get(f"Key_{(key + shift) % 12 + key // 12 * 12}", -1)
     return table
 
 
@@ -211,7 +221,7 @@ class NotesRepresentation:
         piece = quantize_piece(score, self.velocity_bins)
         if piece is None:
             return [], Counter()
-        ids = _token_ids(piece, self.velocity_bins)
+        ids = _token_ids(piece, self.velocity_bins, key_value(score))
         return _vocabulary(self.velocity_bins).array[ids].tolist(), piece.statistics
 
     def decode(self, tokens: Sequence[str], bpm: float = DEFAULT_TEMPO_BPM) -> Score:
@@ -290,10 +300,24 @@ def quantize(score: Score, velocity_bins: int = 0, velocity: int = DEFAULT_VELOC
             TimeSignature(tick / TICKS_PER_QUARTER, *METERS[m]) for tick, m in piece.meter_changes()
         ],
         pickup=piece.pickup / TICKS_PER_QUARTER,
+        key_signatures=[] if key_value(score) is None else [key_signature(key_value(score))],
     )
 
 
-def _token_ids(piece: QuantizedPiece, velocity_bins: int) -> np.ndarray:
+def key_value(score: Score) -> int | None:
+    """The number of the `Key_k` token for the score's first key signature, if it has one."""
+    if not score.key_signatures:
+        return None
+    key = score.key_signatures[0]
+    return key.tonic_pitch_class + (12 if key.minor else 0)
+
+
+def key_signature(value: int) -> KeySignature:
+    """The key signature (at time 0) that `Key_<value>` stands for."""
+    return key_from_tonic(value % 12, value >= 12)
+
+
+def _token_ids(piece: QuantizedPiece, velocity_bins: int, key: int | None) -> np.ndarray:
     """The ids of a quantized piece's tokens: every bar, position, tempo and note is one
     row of up to four ids, and one sort by (tick, kind, track, pitch) puts them in order."""
     base = _vocabulary(velocity_bins).base
@@ -323,6 +347,8 @@ def _token_ids(piece: QuantizedPiece, velocity_bins: int) -> np.ndarray:
         [base["Track_"] + np.arange(len(programs)), base["Program_"] + np.array(programs)]
     ).ravel()
     opening = [base[""], *header.tolist(), base["Tempo_"] + piece.initial_tempo]
+    if key is not None:
+        opening.append(base["Key_"] + key)
     return np.concatenate([opening, body[body >= 0], [base[""] + 1]]).astype(np.int64)
 
 
@@ -338,6 +364,7 @@ class _Decoder:
         self.meter = DEFAULT_METER
         self.meters: list[tuple[int, int]] = []
         self.initial_tempo: int | None = None
+        self.key: int | None = None
         self.tempos: list[tuple[int, int]] = []
         self.origin: int | None = None
         self.position: int | None = None
@@ -375,6 +402,8 @@ class _Decoder:
                 )
         elif kind == _PROGRAM and self.header and self.track is not None:
             self.programs[self.track] = value
+        elif kind == _KEY and self.header:
+            self.key = value
 
     def _bar(self, meter: int) -> None:
         if self.bars:
@@ -429,4 +458,5 @@ class _Decoder:
                 for tick, meter in self.meters
             ],
             pickup=(first_bar - origin) / TICKS_PER_QUARTER if origin else 0.0,
+            key_signatures=[] if self.key is None else [key_signature(self.key)],
         )

@@ -4,7 +4,8 @@ Sampling asks `NotesGrammar.allowed()` before each token and `push`es the token 
 that every generated sequence decodes to a well-formed score:
 
 - START, then the header: `Track_0 Program_p`, `Track_1 Program_p`, ... (tracks numbered in
-  order), an optional `Tempo`, then the first bar, which names its meter (`Bar_3/4`);
+  order), an optional `Tempo`, an optional `Key`, then the first bar, which names its meter
+  (`Bar_3/4`);
 - after a bar token: a position inside the bar, another bar (an empty bar) or END; the
   first bar must hold a position (it fixes where the piece starts);
 - positions rise within a bar; after a position an optional tempo, then notes;
@@ -26,9 +27,10 @@ import numpy as np
 from cadenza.errors import CadenzaError
 from cadenza.representations.notes_quantize import METERS, bar_length
 
-_HEADER, _PROGRAM, _AFTER_PROGRAM, _AFTER_HEADER_TEMPO = (
-    "header", "expect-program", "after-program", "header-tempo",
+_HEADER, _PROGRAM, _AFTER_PROGRAM, _AFTER_HEADER_TEMPO, _AFTER_KEY = (
+    "header", "expect-program", "after-program", "header-tempo", "header-key",
 )  # fmt: skip
+HEADER_STATES = (_HEADER, _PROGRAM, _AFTER_PROGRAM, _AFTER_HEADER_TEMPO, _AFTER_KEY)
 _BAR, _POSITION, _TEMPO, _TRACK, _PITCH, _VELOCITY, _NOTE, _ENDED = (
     "bar", "position", "tempo", "track", "pitch", "velocity", "note", "ended",
 )  # fmt: skip
@@ -113,8 +115,10 @@ class NotesGrammar:
         if state == _HEADER:
             return f.mask("Track", [self.tracks])
         if state == _AFTER_PROGRAM:
-            return f.mask("Track", [self.tracks]) | f.mask("Tempo") | f.mask("Meter")
+            return f.mask("Track", [self.tracks]) | f.mask("Tempo") | self._key_or_meter()
         if state == _AFTER_HEADER_TEMPO:
+            return self._key_or_meter()
+        if state == _AFTER_KEY:
             return f.mask("Meter")
         if state == _PROGRAM:
             return f.mask("Program")
@@ -136,6 +140,9 @@ class NotesGrammar:
         if state == _NOTE:
             return self._open_tracks() | self._open_positions() | self._bar_or_end()
         return f.mask("END")  # ended: only END again (generation stops there)
+
+    def _key_or_meter(self) -> np.ndarray:
+        return self.families.mask("Key") | self.families.mask("Meter")
 
     def _bar_or_end(self) -> np.ndarray:
         return self.families.mask("Bar") | self.families.mask("Meter") | self.families.mask("END")
@@ -230,6 +237,10 @@ class NotesGrammar:
 
     def _push_tempo(self, _value: int) -> None:
         self.state = _AFTER_HEADER_TEMPO if self.bars == 0 else _TEMPO
+
+    def _push_key(self, _value: int) -> None:
+        if self.bars == 0:  # a key inside the piece (not written by encode) changes nothing
+            self.state = _AFTER_KEY
 
     def _push_meter(self, value: int) -> None:
         self._new_bar(bar_length(METERS[value]))
