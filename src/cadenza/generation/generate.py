@@ -1,4 +1,12 @@
-"""Token-by-token generation with the LSTM state carried, and the primers it starts from."""
+"""Token-by-token generation with the LSTM state carried, and the primers it starts from.
+
+A primer is read through the model only as far as the model can use it: its last
+`primer_context` tokens (a transformer's context, a recurrent model's training window). A
+grammar still follows the whole primer (the header, the meter in force), and so do the
+constraints, where the representation has a grammar; without one, a file primer is cut to
+those last tokens as soon as it is encoded, so that a huge file costs little more than its
+reading.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +20,7 @@ import torch
 from cadenza.errors import CadenzaError
 from cadenza.generation.constraints import Constraints, grammar_options, steering_for
 from cadenza.generation.sampling import SamplingConfig, sample_next
+from cadenza.models import model_kind
 from cadenza.training.bundle import Bundle
 
 
@@ -54,10 +63,18 @@ def without_onednn() -> Iterator[None]:
         torch.backends.mkldnn.enabled = enabled
 
 
+def primer_context(bundle: Bundle) -> int:
+    """How many of a primer's last tokens the model reads: a transformer's context, else the
+    training window (a state carried much further predicts worse: generation/events.py)."""
+    steps = getattr(bundle.model, "max_window", None) or int(bundle.config["training"]["window"])
+    return steps * max(1, model_kind(bundle.config["model"]["name"]).tokens_per_step)
+
+
 def _sample_after(bundle, primer, length, sampling, generator, steering, grammar) -> list[int]:
     model = bundle.model
     if primer:
-        logits, _, state = model(torch.tensor([primer]))  # (1, P, V)
+        read = primer[-primer_context(bundle) :]
+        logits, _, state = model(torch.tensor([read]))  # (1, P, V), P <= the context
         last = logits[0, -1]
     else:  # no primer: the first token follows the training data's token frequencies
         counts = torch.tensor(bundle.config["train_token_counts"], dtype=torch.float)
@@ -121,6 +138,8 @@ def file_primer_ids(bundle: Bundle, path: Path, tune: int | None = None) -> list
     if not tokens:
         raise CadenzaError(f"{path}: the primer has no notes")
     vocabulary = bundle.vocabulary
+    if encoder.grammar(vocabulary.tokens) is None:  # a grammar would need the whole piece
+        tokens = tokens[-primer_context(bundle) :]  # all that the model reads (module doc)
     unknown = sorted({t for t in tokens if t not in vocabulary})
     if unknown:
         mapping = {t: encoder.nearest_token(t, vocabulary.tokens) for t in unknown}

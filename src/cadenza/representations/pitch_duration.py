@@ -13,6 +13,8 @@ so every duration is a multiple of 1/12 quarter; notes that snap to no length ar
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -64,10 +66,20 @@ def chordify(score: Score) -> list[tuple[tuple[int, ...], int]]:
         return []
     boundaries = np.unique(np.concatenate([[0], starts, ends]))
     boundaries = boundaries[boundaries >= 0]
+    # one sweep over the boundaries (a mask over every note at each was quadratic in length)
+    begins_at = np.searchsorted(boundaries, np.maximum(starts, 0)).tolist()
+    stops_at = np.searchsorted(boundaries, ends).tolist()
+    changes: list[list[tuple[int, int]]] = [[] for _ in boundaries]
+    for pitch, begin, stop in zip(pitches.tolist(), begins_at, stops_at, strict=True):
+        changes[begin].append((pitch, 1))
+        changes[stop].append((pitch, -1))
+    sounding: Counter[int] = Counter()
     segments = []
-    for left, right in zip(boundaries[:-1].tolist(), boundaries[1:].tolist(), strict=True):
-        sounding = (starts <= left) & (ends > left)
-        segments.append((tuple(sorted(set(pitches[sounding].tolist()))), right - left))
+    for index, (left, right) in enumerate(itertools.pairwise(boundaries.tolist())):
+        for pitch, change in changes[index]:
+            sounding[pitch] += change
+        pitches_now = tuple(sorted(pitch for pitch, count in sounding.items() if count > 0))
+        segments.append((pitches_now, right - left))
     return segments
 
 
