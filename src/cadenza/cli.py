@@ -61,8 +61,19 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "metrics beside the training and held-out pieces', with a copy check: the longest run "
         "each shares with a training piece (RUN/music-evaluation.json and .png).",
     )
-    evaluate.add_argument("run", type=Path, help="run folder from `cadenza train`")
-    evaluate.add_argument("--corpus", type=Path, help="corpus folder (default: the run's own)")
+    evaluate.add_argument("run", type=Path, nargs="?", help="run folder from `cadenza train`")
+    evaluate.add_argument(
+        "--model", help="a built-in model instead (`cadenza models`), on its music21 corpus"
+    )
+    evaluate.add_argument(
+        "--corpus", type=Path,
+        help="corpus folder (default: the run's own, found from any folder; for a built-in "
+        "model, prepared again from music21 into the cache, once)",
+    )  # fmt: skip
+    evaluate.add_argument(
+        "-o", "--output", type=Path,
+        help="folder for the results (default: RUN; --model: cadenza-evaluation/NAME)",
+    )  # fmt: skip
     evaluate.add_argument("--primer", type=int, default=32, help="primer steps (32)")
     evaluate.add_argument("--horizon", type=int, default=32, help="continuation steps (32)")
     evaluate.add_argument("--windows", type=int, default=128, help="most windows (128)")
@@ -94,6 +105,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from cadenza.generation.phrases import is_musegan_run
 
     use_threads("compose", args.threads)
+    output = args.output or (Path("cadenza-evaluation") / args.model if args.model else None)
+    args.run = _model_folder(args)
+    output = output or args.run
+    if is_musegan_run(args.run) and args.model:  # not into the package's own folder
+        from cadenza.evaluation_musegan import evaluate_musegan, format_musegan_evaluation
+
+        result = evaluate_musegan(args.run, args.phrases, args.seed, output)
+        print(format_musegan_evaluation(result))
+        print(f"\n  (also in {output / 'evaluation.json'})")
+        return 0
     if is_musegan_run(args.run):  # MuseGAN's metrics of generated phrases
         from cadenza.generation.phrase_commands import run_evaluate_musegan
 
@@ -114,14 +135,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
         else None
     )
     use_threads("train", args.threads)  # batches of windows
-    result = evaluate_run(args.run, args.corpus, args.primer, args.horizon, args.windows)
+    if args.corpus is None:  # found (or rebuilt) once for both passes
+        from cadenza.evaluation_corpus import find_run_corpus
+        from cadenza.training.bundle import load_bundle
+
+        args.corpus = find_run_corpus(load_bundle(args.run), need_training=settings is not None)
+    result = evaluate_run(args.run, args.corpus, args.primer, args.horizon, args.windows, output)
     heads = ["pitch", "duration"] if len(result["accuracy"]) == 2 else ["token"]
     print(format_evaluation(result, heads))
     if settings is not None:
         use_threads("compose", args.threads)  # one piece at a time
-        judged = judge_run(args.run, args.corpus, settings)
+        judged = judge_run(args.run, args.corpus, settings, output)
         print(f"\n{args.pieces} generated pieces against the training data "
-              f"(-> {args.run / 'music-evaluation.png'})\n")  # fmt: skip
+              f"(-> {output / 'music-evaluation.png'})\n")  # fmt: skip
         print(format_judgement(judged, "events" if len(heads) == 2 else "tokens"))
     return 0
 
@@ -382,6 +408,8 @@ def run_train(args: argparse.Namespace) -> int:
         best = summary["best_val_loss"]
         shown = f"{best:.4f}" if best is not None else "none (no epoch finished)"
         print(f"Trained {summary['epochs']} epochs, best validation loss {shown} -> {args.output}")
+        if summary.get("validation", "whole pieces") != "whole pieces":
+            print(f"  ({summary['validation']})")
     return 0
 
 

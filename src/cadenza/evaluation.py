@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 
 from cadenza.atomic import write_text_atomic
-from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
+from cadenza.evaluation_corpus import open_run_corpus
 from cadenza.generation.generate import without_onednn
 from cadenza.models import model_kind
 from cadenza.representations.pitch_duration import pair_lookup
@@ -37,21 +37,23 @@ def _targets(tokens: torch.Tensor) -> list[torch.Tensor]:
 @torch.inference_mode()
 def evaluate_run(
     run: str | Path, corpus_folder: str | Path | None = None, primer: int = 32, horizon: int = 32,
-    windows: int = 128,
+    windows: int = 128, output: str | Path | None = None,
 ) -> dict:  # fmt: skip
-    """Teacher-forced loss/accuracy and free-running accuracy per step, as a dict."""
+    """Teacher-forced loss/accuracy and free-running accuracy per step, as a dict; written to
+    `output` (default: the run folder) as evaluation.json."""
     if primer < 1 or horizon < 1 or windows < 1:
         raise CadenzaError("--primer, --horizon and --windows must be at least 1")
     bundle = load_bundle(run)
-    corpus = Corpus(corpus_folder or bundle.config["corpus"]["path"])
-    if corpus.vocabulary.fingerprint != bundle.vocabulary.fingerprint:
-        raise CadenzaError(f"{corpus.folder}: its vocabulary is not the one {run} was trained on")
+    corpus = open_run_corpus(bundle, corpus_folder, need_training=False)
     kind = model_kind(bundle.config["model"]["name"])
     lookup = pair_lookup(corpus.vocabulary.tokens) if kind.tokens_per_step == 2 else None
     stream = SplitStream(corpus, "validation", primer + horizon, kind.tokens_per_step, lookup)
     count = min(windows, stream.length // (primer + horizon + 1))
     if count < 1:
-        raise CadenzaError(f"{corpus.folder}: the validation pieces are shorter than one window")
+        raise CadenzaError(
+            f"{corpus.folder}: the validation pieces ({stream.length} steps) are shorter than one "
+            f"window of --primer {primer} + --horizon {horizon} steps"
+        )
     pairs = [stream[i * (primer + horizon)] for i in range(count)]
     inputs = torch.stack([p[0] for p in pairs])  # (N, P + H) or (N, P + H, 2)
     targets = torch.stack([p[1] for p in pairs])
@@ -73,7 +75,9 @@ def evaluate_run(
             if step <= horizon
         },
     }
-    write_text_atomic(Path(run) / "evaluation.json", json.dumps(result, indent=1))
+    output = Path(output or run)
+    output.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(output / "evaluation.json", json.dumps(result, indent=1))
     return result
 
 

@@ -32,6 +32,7 @@ import torch
 from cadenza.atomic import write_text_atomic
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
+from cadenza.evaluation_corpus import find_run_corpus
 from cadenza.models import model_kind
 from cadenza.representations.frames import START, frame_matrix
 from cadenza.training.bundle import Bundle, load_bundle
@@ -126,7 +127,7 @@ def _split_pieces(corpus: Corpus, split: str) -> list[np.ndarray]:
 
 def _open(run: str | Path, corpus_folder: str | Path | None) -> tuple[Bundle, Corpus]:
     bundle = load_bundle(run)
-    corpus = Corpus(corpus_folder or bundle.config["corpus"]["path"])
+    corpus = Corpus(corpus_folder or find_run_corpus(bundle))
     if corpus.manifest["corpus_hash"] != bundle.config["corpus"]["hash"]:
         raise CadenzaError(
             f"{corpus.folder}: not the corpus {run} was trained on, so its test split may hold "

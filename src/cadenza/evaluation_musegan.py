@@ -47,9 +47,11 @@ def nearest_shares(generated: np.ndarray, training: np.ndarray) -> np.ndarray:
     return np.concatenate(differing) / cells
 
 
-def evaluate_musegan(run: str | Path, phrases: int = 1000, seed: int = 0) -> dict:
-    """Metrics of `phrases` generated phrases and of the training phrases; written to
-    RUN/evaluation.json as well."""
+def evaluate_musegan(
+    run: str | Path, phrases: int = 1000, seed: int = 0, output: str | Path | None = None
+) -> dict:
+    """Metrics of `phrases` generated phrases and of the training phrases (the bundle's own,
+    so no corpus is needed); written to `output` (default: RUN) as evaluation.json too."""
     if phrases < 1:
         raise CadenzaError(f"--phrases must be at least 1, got {phrases}")
     bundle = load_bundle(run)
@@ -72,7 +74,9 @@ def evaluate_musegan(run: str | Path, phrases: int = 1000, seed: int = 0) -> dic
     result["relative_difference"] = {
         name: _relative(result["generated"][name], result["training"][name]) for name in METRICS
     }
-    write_text_atomic(Path(run) / "evaluation.json", json.dumps(result, indent=1))
+    output = Path(output or run)
+    output.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(output / "evaluation.json", json.dumps(result, indent=1))
     return result
 
 

@@ -31,6 +31,7 @@ from tqdm import tqdm
 from cadenza.atomic import atomic_path, write_text_atomic
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
+from cadenza.evaluation_corpus import open_run_corpus
 from cadenza.generation.compose import check_seed
 from cadenza.generation.events import generate_events
 from cadenza.generation.generate import generate_ids
@@ -133,30 +134,31 @@ def _piece_lengths(reader: PieceReader, pieces: list[np.ndarray]) -> list[int]:
 def open_run(run: str | Path, corpus_folder: str | Path | None) -> tuple[Bundle, Corpus]:
     """The run's bundle and its corpus (or another with the same vocabulary)."""
     bundle = load_bundle(run)
-    corpus = Corpus(corpus_folder or bundle.config["corpus"]["path"])
-    if corpus.vocabulary.fingerprint != bundle.vocabulary.fingerprint:
-        raise CadenzaError(f"{corpus.folder}: its vocabulary is not the one {run} was trained on")
-    return bundle, corpus
+    return bundle, open_run_corpus(bundle, corpus_folder)
 
 
 def judge_run(
-    run: str | Path, corpus_folder: str | Path | None = None, settings: JudgeSettings | None = None
-) -> dict:
+    run: str | Path, corpus_folder: str | Path | None = None, settings: JudgeSettings | None = None,
+    output: str | Path | None = None,
+) -> dict:  # fmt: skip
     """Metrics of generated pieces against the training data's, and the copy check, as a dict;
-    also written to RUN/music-evaluation.json and pictured in RUN/music-evaluation.png."""
+    also written to `output` (default: the run folder) as music-evaluation.json and .png."""
     settings = settings or JudgeSettings()
     bundle, corpus = open_run(run, corpus_folder)
     reader = PieceReader(bundle)
-    train_indices = corpus.piece_indices("train")
-    validation_indices = corpus.piece_indices("validation")
-    if not len(train_indices) or not len(validation_indices):
+    # Whole pieces, or with a validation tail (a small corpus) each piece's head and tail.
+    train_stretches = corpus.stretches("train")
+    validation_stretches = corpus.stretches("validation")
+    if not train_stretches or not validation_stretches:
         raise CadenzaError(f"{corpus.folder}: the copy check needs training and validation pieces")
-    training = [np.asarray(corpus.piece(i)) for i in train_indices]
+    train_indices = [piece for piece, _ in train_stretches]
+    validation_indices = [piece for piece, _ in validation_stretches]
+    training = [np.asarray(ids) for _, ids in train_stretches]
     rng = np.random.default_rng(settings.seed)
     drawn = rng.choice(_piece_lengths(reader, training), size=settings.pieces)
     sets = {
         "training": _sample(training, rng),
-        "validation": [np.asarray(corpus.piece(i)) for i in validation_indices],
+        "validation": [np.asarray(ids) for _, ids in validation_stretches],
         "generated": generate_pieces(bundle, reader, [int(n) for n in drawn], settings),
     }
     scores = {name: [reader.score(ids) for ids in pieces] for name, pieces in sets.items()}
@@ -178,9 +180,10 @@ def judge_run(
         "voice_ranges": voice_range_table(scores),
         "copy": _copy_check(reader, training, sets, titles, settings.ngram),
     }
-    run = Path(run)
-    write_text_atomic(run / "music-evaluation.json", json.dumps(_plain(result), indent=1))
-    plot_judgement(values, result, run / "music-evaluation.png")
+    output = Path(output or run)
+    output.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(output / "music-evaluation.json", json.dumps(_plain(result), indent=1))
+    plot_judgement(values, result, output / "music-evaluation.png")
     return result
 
 

@@ -37,3 +37,23 @@ def _resolve_work(found: Path | list[Path], work: str) -> Path:
     stem = work.split("/")[-1]
     exact = [Path(p) for p in candidates if Path(p).stem == stem] or [Path(p) for p in candidates]
     return sorted(exact, key=lambda p: (p.suffix != ".mxl", p.name))[0]
+
+
+def music21_root() -> Path:
+    """The folder of music21's own corpus files."""
+    from music21 import common
+
+    return Path(common.getCorpusFilePath()).resolve()
+
+
+def music21_relative(paths: list[str]) -> list[str] | None:
+    """`paths` relative to music21's corpus folder, or None unless every one lies inside it
+    (only such a corpus can be rebuilt anywhere, from music21 alone)."""
+    root = music21_root()
+    relative = []
+    for path in paths:
+        resolved = Path(path).resolve()
+        if not resolved.is_relative_to(root):
+            return None
+        relative.append(resolved.relative_to(root).as_posix())
+    return relative

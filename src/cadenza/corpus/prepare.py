@@ -39,11 +39,14 @@ def prepare_corpus(
     progress: bool = True,
     sources: list[str] | None = None,
     total: int | None = None,
+    validation_keys: frozenset[str] | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> dict:
     """Tokenize `files` into the corpus folder `output` and return the summary.
 
     `files` may be a generator (see `discover.iter_scores`); `total` is its length, for the
-    progress bar.
+    progress bar. `validation_keys` (with `validation_fraction=None`) and `vocabulary` rebuild
+    a model's own validation pieces in its own token ids (see `CorpusWriter`).
     """
     names = (str(path) for path in files)
     first = next(names, None)
@@ -56,7 +59,7 @@ def prepare_corpus(
     check_output_folder(output)
     previous = PreviousCorpus.open(output, settings)
     with atomic_directory(output) as staging:
-        writer = CorpusWriter(staging, validation_fraction)
+        writer = CorpusWriter(staging, validation_fraction, validation_keys, vocabulary)
         results = _process_all(names, total, settings, previous.hashes, workers, progress)
         for result in results:
             if result.status == "cached":

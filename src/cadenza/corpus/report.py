@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cadenza.corpus.store import describe_validation
+
 
 def format_summary(summary: dict, output: Path, seconds: float) -> str:
     """A short table of outcomes, the split, the vocabulary, and the skipped files."""
@@ -34,6 +36,9 @@ def format_summary(summary: dict, output: Path, seconds: float) -> str:
         f"  tokens {summary['tokens']:,} (train {tokens['train']:,}, "
         f"validation {tokens['validation']:,}), vocabulary {summary['vocab_size']:,}",
     ]
+    held_out = describe_validation(summary)
+    if held_out:
+        lines.append(f"  {held_out}")
     skipped = summary.get("skipped_files", [])
     if skipped:
         lines += ["", "  skipped files:"]

@@ -8,6 +8,12 @@ A corpus folder holds
   vocab.json     the vocabulary (token strings in id order)
   manifest.json  settings, counts, the corpus hash, and one row per piece
   report.json    one row per file: ok or skipped, with the reason
+
+Pieces go to training or validation whole, by their hash. A corpus too small for that (fewer
+pieces than one validation piece needs at the fraction, e.g. under 10 at 0.1, or a split left
+empty by the hash: one to a few files) holds out the tail
+of every piece instead: its last `validation_fraction` of steps (`validation_tail`), so that
+one to three files can still be trained on; the head of each piece is training data.
 """
 
 from __future__ import annotations
@@ -25,10 +31,12 @@ import numpy as np
 from cadenza import __version__
 from cadenza.corpus.worker import FileResult, PrepareSettings, split_fraction
 from cadenza.errors import CadenzaError
+from cadenza.representations import get_representation
 from cadenza.representations.vocab import Vocabulary
 
 FORMAT_VERSION = 1
 SPLIT_NAMES = ("train", "validation", "test")
+VALIDATION_LISTED = 2000  # validation pieces a run's config names one by one (see record)
 SKIPPED_LISTED = 200  # skipped files kept in memory for the printed summary; all are in report.json
 _CHUNK = 1 << 20
 
@@ -46,13 +54,25 @@ class CorpusWriter:
     """Receives file results in order and streams their tokens to a staging folder.
 
     A piece's split comes from its hash (`validation_fraction`), or, with
-    `validation_fraction=None`, from the `splits` its file is added with (a dataset's own)."""
+    `validation_fraction=None`, from the `splits` its file is added with (a dataset's own) or
+    from `validation_keys` (the pieces a model was validated on). A fixed `vocabulary` (a
+    model's) replaces the one made from the tokens seen."""
 
-    def __init__(self, staging: Path, validation_fraction: float | None) -> None:
+    def __init__(
+        self,
+        staging: Path,
+        validation_fraction: float | None,
+        validation_keys: frozenset[str] | None = None,
+        vocabulary: Vocabulary | None = None,
+    ) -> None:
         if validation_fraction is not None and not 0 <= validation_fraction < 1:
             raise CadenzaError(f"--validation must be in [0, 1), got {validation_fraction}")
+        if validation_keys is not None and validation_fraction is not None:
+            raise ValueError("give a validation fraction or validation keys, not both")
         self.staging = staging
         self.validation_fraction = validation_fraction
+        self.validation_keys = validation_keys
+        self.fixed_vocabulary = vocabulary
         self.vocab_index: dict[str, int] = {}
         self.offsets = array("q", [0])  # int64 per piece, not a Python int object each
         self.splits = bytearray()
@@ -71,6 +91,8 @@ class CorpusWriter:
     ) -> None:
         """Append a file's kept pieces and its report row; `splits`: one per kept piece."""
         kept = [p for p in result.pieces if not p.skipped] if result.status == "ok" else []
+        if self.validation_keys is not None and splits is None:
+            splits = [int(piece.key in self.validation_keys) for piece in kept]
         if (splits is None) != (self.validation_fraction is not None) or (
             splits is not None and len(splits) != len(kept)
         ):
@@ -123,7 +145,10 @@ class CorpusWriter:
         """Sort the vocabulary, write the final arrays and JSON files; return the summary."""
         for handle in (self._raw, self._pieces, self._files):
             handle.close()
-        vocabulary = _vocabulary(settings, self.vocab_index)
+        vocabulary = self.fixed_vocabulary or _vocabulary(settings, self.vocab_index)
+        unknown = [token for token in self.vocab_index if token not in vocabulary]
+        if unknown and self.fixed_vocabulary is not None:
+            raise CadenzaError(f"tokens outside the model's vocabulary: {unknown[:5]}")
         remap = np.zeros(max(len(self.vocab_index), 1), dtype=np.uint32)
         for token, first_id in self.vocab_index.items():
             remap[first_id] = vocabulary.index[token]
@@ -176,6 +201,16 @@ class CorpusWriter:
         }
         if self.statistics:
             summary["encoding_statistics"] = dict(sorted(self.statistics.items()))
+        share = validation_tail_share(summary)
+        if share is not None:
+            offsets = np.frombuffer(self.offsets, dtype=np.int64)
+            step = get_representation(settings.representation).streams
+            held_out = int(tail_lengths(np.diff(offsets), share, step).sum())
+            summary["validation_tail"] = share
+            summary["tokens_per_split"] = {
+                "train": int(offsets[-1]) - held_out,
+                "validation": held_out,
+            }
         return summary
 
     def _write_listing(self, name: str, summary: dict, key: str, rows_name: str) -> None:
@@ -185,11 +220,44 @@ class CorpusWriter:
         rows_path.unlink()
 
 
+def validation_tail_share(manifest: dict) -> float | None:
+    """The share of each piece held out as validation when the corpus has too few pieces to
+    split them whole (fewer than one validation piece's worth at the fraction, or the hash
+    left training or validation empty); None when pieces are split whole."""
+    fraction = manifest.get("validation_fraction")  # None: a dataset's own split
+    pieces, count = manifest.get("pieces_per_split", {}), manifest.get("piece_count", 0)
+    if not fraction or not count:
+        return None
+    if count * fraction >= 1 and pieces.get("train", 0) and pieces.get("validation", 0):
+        return None
+    return float(fraction)
+
+
+def tail_lengths(lengths: np.ndarray, share: float, step: int) -> np.ndarray:
+    """Tokens held out at the end of each piece: `share` of its steps rounded up, in whole
+    steps (a pitch-duration event is never cut), at least two (an input and its target) and
+    never the whole piece."""
+    steps = np.asarray(lengths, dtype=np.int64) // step
+    tail = np.minimum(np.ceil(share * steps).astype(np.int64), steps - 1)
+    return np.maximum(tail, np.minimum(steps - 1, 2)).clip(min=0) * step
+
+
+def describe_validation(manifest: dict) -> str | None:
+    """One sentence on a validation tail, for what prepare, train and evaluate print."""
+    share = validation_tail_share(manifest)
+    if share is None:
+        return None
+    count = manifest["piece_count"]
+    pieces = "1 piece is" if count == 1 else f"{count} pieces are"
+    return (
+        f"validation: the last {share:.0%} of every piece, since {pieces} too few to hold out "
+        f"whole pieces (--validation {share:g})"
+    )
+
+
 def _vocabulary(settings: PrepareSettings, seen: dict[str, int]) -> Vocabulary:
     """The sorted seen tokens; or, for a representation with a closed vocabulary, all of its
     tokens in its own order (with the settings it reports)."""
-    from cadenza.representations import get_representation
-
     representation = get_representation(
         settings.representation, **settings.representation_options()
     )
@@ -225,6 +293,7 @@ class Corpus:
             raise CadenzaError(f"{self.folder}: vocab.json does not belong to this corpus")
         if len(self.offsets) != len(self.splits) + 1 or self.offsets[-1] != len(self.tokens):
             raise CadenzaError(f"{self.folder}: tokens, offsets and splits do not agree")
+        self.validation_tail = validation_tail_share(self.manifest)
 
     def __len__(self) -> int:
         return len(self.splits)
@@ -238,3 +307,60 @@ class Corpus:
         if split not in SPLIT_NAMES:
             raise CadenzaError(f"unknown split {split!r} (known: {', '.join(SPLIT_NAMES)})")
         return np.flatnonzero(self.splits == SPLIT_NAMES.index(split))
+
+    def regions(self, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(piece indices, start offsets, end offsets) of the token stretches of `split`: its
+        whole pieces or, with a validation tail, every piece's head ("train") or tail."""
+        if self.validation_tail is None or split == "test":
+            pieces = self.piece_indices(split)
+            return pieces, self.offsets[pieces], self.offsets[pieces + 1]
+        starts, ends = self.offsets[:-1], self.offsets[1:]
+        step = get_representation(self.vocabulary.representation).streams
+        cuts = ends - tail_lengths(ends - starts, self.validation_tail, step)
+        pieces = np.arange(len(self), dtype=np.int64)
+        return (pieces, starts, cuts) if split == "train" else (pieces, cuts, ends)
+
+    def validation_digest(self) -> str:
+        """A hash of the validation stretches (piece keys and token ids): equal digests mean
+        a model is validated on exactly the same pieces, wherever the corpus was rebuilt."""
+        digest = hashlib.sha256()
+        for piece, ids in self.stretches("validation"):
+            digest.update(self.manifest["pieces"][piece]["key"].encode())
+            digest.update(np.asarray(ids, dtype=np.int64).tobytes())
+        return digest.hexdigest()
+
+    def record(self) -> dict:
+        """What a run keeps of its corpus to find it from anywhere, or to rebuild it when it
+        came from music21: where it was, its hash and settings, which pieces validate."""
+        from cadenza.corpus.embedded import music21_relative
+
+        rows = self.manifest["pieces"]
+        pieces, _, _ = self.regions("validation")
+        validation = {"pieces": len(pieces), "digest": self.validation_digest()}
+        if len(pieces) <= VALIDATION_LISTED:
+            validation["keys"] = [
+                [Path(rows[i]["source"]).name, rows[i]["number"], rows[i]["key"]] for i in pieces
+            ]
+        record = {
+            "path": str(self.folder),
+            "absolute": str(self.folder.resolve()),
+            "hash": self.manifest["corpus_hash"],
+            "settings": self.manifest.get("settings"),
+            "validation_fraction": self.manifest.get("validation_fraction"),
+            "validation_tail": self.validation_tail,
+            "validation": validation,
+        }
+        try:
+            files = json.loads((self.folder / "report.json").read_text("utf-8"))["files"]
+        except (OSError, ValueError, KeyError):
+            return record
+        inside = music21_relative([row["path"] for row in files])
+        if inside is not None:
+            record["music21"] = {"files": inside}
+        return record
+
+    def stretches(self, split: str) -> list[tuple[int, np.ndarray]]:
+        """(piece index, token ids) of each non-empty stretch of `split` (see `regions`)."""
+        pieces, starts, ends = self.regions(split)
+        spans = zip(pieces.tolist(), starts.tolist(), ends.tolist(), strict=True)
+        return [(piece, self.tokens[start:end]) for piece, start, end in spans if end > start]

@@ -30,7 +30,8 @@ from cadenza.corpus.store import Corpus
 
 
 class SplitStream(Dataset):
-    """The pieces of one split as one virtual stream; item `start` is the window at `start`.
+    """The pieces of one split (or their heads or tails, see `Corpus.regions`) as one virtual
+    stream; item `start` is the window at `start`.
 
     A step is one token, or for two-stream models (pitch and duration) one pair of tokens,
     which `lookup` maps from the shared vocabulary to each stream's own ids.
@@ -44,10 +45,11 @@ class SplitStream(Dataset):
         tokens_per_step: int = 1,
         lookup: np.ndarray | None = None,
     ) -> None:
-        pieces = corpus.piece_indices(split)
+        # Whole pieces, or with a validation tail each piece's head or tail: a window of one
+        # split never reaches into the other's tokens.
+        _, self.starts, ends = corpus.regions(split)
         self.tokens = corpus.tokens
-        self.starts = corpus.offsets[pieces]
-        lengths = corpus.offsets[pieces + 1] - self.starts
+        lengths = ends - self.starts
         self.virtual = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         self.window = window
         self.tokens_per_step = tokens_per_step
@@ -144,7 +146,10 @@ class WindowSampler(Sampler[int]):
     def _starts(self) -> np.ndarray:
         window = self.stream.window
         rng = np.random.default_rng([self.seed, self.epoch])
-        phase = int(rng.integers(window)) if self.shuffle else 0
+        # The phase leaves room for one whole window, so that a stream shorter than two
+        # windows (a one-piece corpus) still gives one each epoch; the same draw otherwise.
+        room = min(window, self.stream.length - window)
+        phase = int(rng.integers(room)) if self.shuffle and room > 0 else 0
         count = max(0, (self.stream.length - 1 - phase) // window)
         starts = phase + window * np.arange(count)
         if self.shuffle:

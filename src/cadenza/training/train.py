@@ -25,7 +25,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from cadenza.atomic import write_text_atomic
-from cadenza.corpus.store import Corpus
+from cadenza.corpus.store import Corpus, describe_validation
 from cadenza.errors import CadenzaError
 from cadenza.models import model_kind, preset_config
 from cadenza.representations import representation_for
@@ -117,13 +117,10 @@ class SplitData(L.LightningDataModule):
         per_step = model_kind(config.model).tokens_per_step
         lookup = pair_lookup(corpus.vocabulary.tokens) if per_step == 2 else None
         self.train = SplitStream(corpus, "train", config.window, per_step, lookup)
-        validation_length = int(corpus.manifest["tokens_per_split"]["validation"])
-        if validation_length // per_step < 2:
-            raise CadenzaError(
-                f"{corpus.folder}: the corpus has no validation tokens; prepare it with "
-                "--validation above 0 or with more files"
-            )
-        validation_window = min(config.window, validation_length // per_step - 1)
+        validation_steps = SplitStream(corpus, "validation", 1, per_step, lookup).length
+        if validation_steps < 2:
+            raise CadenzaError(_no_validation(corpus))
+        validation_window = min(config.window, validation_steps - 1)
         self.validation = SplitStream(corpus, "validation", validation_window, per_step, lookup)
         self.shifts = transposition_shifts(corpus, config.transpose)
         if len(self.shifts) > 1:
@@ -164,6 +161,20 @@ class SplitData(L.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.validation, shuffle=False)
+
+
+def _no_validation(corpus: Corpus) -> str:
+    """Why a corpus has no validation steps to train with, in one sentence."""
+    if corpus.validation_tail is not None:
+        tokens = int(corpus.offsets[-1])
+        return (
+            f"{corpus.folder}: its {len(corpus)} piece(s) of {tokens} tokens in all are too short "
+            "to hold out a validation tail; give more or longer pieces"
+        )
+    return (
+        f"{corpus.folder}: the corpus has no validation tokens; prepare it with "
+        "--validation above 0 or with more files"
+    )
 
 
 DEFAULT_TRANSPOSE = (-5, 6)  # semitones; a fifth down to a tritone up covers every key
@@ -325,6 +336,7 @@ def train(
     if not trainer.is_global_zero:
         return {}
     summary = {
+        "validation": describe_validation(corpus.manifest) or "whole pieces",
         "transpose": [data.shifts[0], data.shifts[-1]],
         "fill_in_the_middle": data.fill_share,
         "epochs": trainer.current_epoch,
@@ -341,8 +353,8 @@ def corpus_facts(corpus: Corpus) -> dict:
     representation = representation_for(corpus.vocabulary)
     if not hasattr(representation, "corpus_facts"):
         return {}
-    pieces = corpus.piece_indices("train")
-    return representation.corpus_facts(corpus.vocabulary.decode(corpus.piece(p)) for p in pieces)
+    pieces = corpus.stretches("train")
+    return representation.corpus_facts(corpus.vocabulary.decode(ids) for _, ids in pieces)
 
 
 def _attempt_logger(run: Path):
@@ -410,6 +422,7 @@ def _trainer(config: TrainConfig, callbacks: list, logger) -> L.Trainer:
 
 def _export(run, corpus, config, model_config, task, data, summary) -> None:
     """Write the bundle from this run's best checkpoint (or the current weights if none)."""
+    run = run.resolve()
     state = {f"model.{k}": v for k, v in task.model.state_dict().items()}
     best = run / "checkpoints" / "best.ckpt"  # this folder's own, wherever the run began
     if best.is_file():
@@ -420,8 +433,8 @@ def _export(run, corpus, config, model_config, task, data, summary) -> None:
     starts = rng.choice(data.train.length - config.window, size=count, replace=False)
     primers = torch.from_numpy(np.stack([data.train.steps(int(s), config.window) for s in starts]))
     train_counts = np.zeros(len(corpus.vocabulary), np.int64)
-    for piece in corpus.piece_indices("train"):
-        train_counts += np.bincount(corpus.piece(piece), minlength=len(corpus.vocabulary))
+    for _, ids in corpus.stretches("train"):
+        train_counts += np.bincount(ids, minlength=len(corpus.vocabulary))
     bundle_config = {
         "model": {"name": config.model, "preset": config.preset, "config": model_config},
         "representation": {
@@ -429,7 +442,8 @@ def _export(run, corpus, config, model_config, task, data, summary) -> None:
             "settings": corpus.vocabulary.settings,
             "facts": corpus_facts(corpus),
         },
-        "corpus": {"path": str(corpus.folder), "hash": corpus.manifest["corpus_hash"]},
+        # Enough to find the corpus from any folder, or rebuild it from music21 (evaluate).
+        "corpus": {**corpus.record(), "from_run": os.path.relpath(corpus.folder.resolve(), run)},
         "training": asdict(config),
         "seed": config.seed,
         "versions": library_versions(),

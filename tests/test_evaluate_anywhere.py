@@ -1,0 +1,90 @@
+"""`cadenza evaluate` from any folder, and on the built-in models (issue 14, item 7)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cadenza.cli import main
+from cadenza.corpus.store import Corpus
+from cadenza.pretrained import resolve_model
+from tests.test_small_corpora import write_songs
+
+EVALUATE = ["--primer", "4", "--horizon", "4", "--windows", "4"]
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch, capsys) -> Path:
+    """A project folder where a corpus and a run were made with relative paths."""
+    project = tmp_path / "project"
+    write_songs(project / "songs", 12, steps=40)
+    monkeypatch.chdir(project)
+    assert main(["prepare", "songs", "-o", "corpus", "--workers", "1", "--quiet",
+                 "--validation", "0.4"]) == 0  # fmt: skip
+    assert main(["train", "corpus", "-o", "runs/mine", "--preset", "tiny", "--epochs", "1",
+                 "--window", "16", "--quiet", "--accelerator", "cpu"]) == 0  # fmt: skip
+    capsys.readouterr()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    return project
+
+
+def test_a_run_is_evaluated_from_another_folder(project, capsys):
+    run = project / "runs" / "mine"
+    assert json.loads((run / "config.json").read_text())["corpus"]["path"] == "corpus"
+    assert main(["evaluate", str(run), *EVALUATE, "--pieces", "2"]) == 0
+    assert "teacher-forced: loss" in capsys.readouterr().out
+    assert (run / "evaluation.json").is_file() and (run / "music-evaluation.json").is_file()
+
+
+def test_a_moved_project_finds_its_corpus_from_the_run_folder(project, tmp_path, capsys):
+    moved = tmp_path / "moved"
+    shutil.move(project, moved)  # the absolute path and the path given to train both fail now
+    assert main(["evaluate", str(moved / "runs" / "mine"), *EVALUATE, "--pieces", "0"]) == 0
+    assert "teacher-forced: loss" in capsys.readouterr().out
+
+
+def test_a_gone_corpus_is_one_sentence_naming_where_it_looked(project, capsys):
+    shutil.rmtree(project / "corpus")
+    assert main(["evaluate", str(project / "runs" / "mine"), *EVALUATE, "--pieces", "0"]) == 2
+    message = capsys.readouterr().err.strip()
+    assert len(message.splitlines()) == 1
+    assert "the corpus it was trained on is gone" in message
+    assert str(project / "corpus") in message and "--corpus FOLDER" in message
+
+
+def test_a_builtin_model_is_evaluated_on_its_music21_validation_pieces(
+    tmp_path, monkeypatch, capsys
+):
+    """bach-chord's 37 validation chorales are prepared again from music21 (those files
+    only, without --pieces) into the cache, and must be the pieces it was validated on."""
+    monkeypatch.setenv("CADENZA_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    record = json.loads((resolve_model("bach-chord") / "config.json").read_text())["corpus"]
+    assert record["validation"]["pieces"] == len(record["validation"]["keys"]) == 37
+    command = ["evaluate", "--model", "bach-chord", *EVALUATE, "--pieces", "0"]
+    assert main(command) == 0
+    captured = capsys.readouterr()
+    assert "preparing the corpus the model was trained on from music21 (37 files" in captured.err
+    assert "validation windows: 4" in captured.out
+    result = json.loads(
+        (tmp_path / "cadenza-evaluation" / "bach-chord" / "evaluation.json").read_text()
+    )
+    assert result["windows"] == 4 and 0 < result["accuracy"][0] < 1
+    (cached,) = (tmp_path / "cache" / "corpora").iterdir()
+    corpus = Corpus(cached)
+    assert corpus.validation_digest() == record["validation"]["digest"]
+    assert main(command) == 0  # the second time from the cache, with nothing prepared
+    assert "preparing" not in capsys.readouterr().err
+
+
+def test_a_rebuilt_corpus_with_other_validation_pieces_is_refused(project, capsys):
+    from cadenza.evaluation_corpus import _checked
+
+    run = project / "runs" / "mine"
+    record = json.loads((run / "config.json").read_text())["corpus"]
+    assert _checked(project / "corpus", record) is None
+    record["validation"]["digest"] = "0" * 64
+    assert "differ from those the model was validated on" in _checked(project / "corpus", record)
