@@ -53,13 +53,15 @@ def test_the_transformer_reads_only_its_context(tmp_path, monkeypatch):
     assert len(file_primer_ids(bundle, primer)) > 3 * 3000  # the grammar follows all of it
     lengths = counting(bundle.model, monkeypatch)
     compose(bundle, ComposeSettings(length=8, primer=str(primer), seed=1))
-    assert primer_context(bundle) == 512 == bundle.model.max_window
-    assert lengths[0] == 512 and max(lengths) <= 512
+    context = primer_context(bundle)
+    assert context == bundle.model.max_window == bundle.model.config.context  # 512 here
+    assert lengths[0] == context and max(lengths) <= context
 
 
 def test_a_recurrent_model_reads_its_training_window(monkeypatch):
     bundle = load_bundle(available()["bach-chord"])
-    assert primer_context(bundle) == bundle.config["training"]["window"] == 100
+    window = primer_context(bundle)
+    assert window == bundle.config["training"]["window"]  # 100 here
     primer = torch.randint(
         len(bundle.vocabulary), (5000,), generator=torch.Generator().manual_seed(0)
     )
@@ -68,13 +70,13 @@ def test_a_recurrent_model_reads_its_training_window(monkeypatch):
         bundle, primer.tolist(), 6, SamplingConfig(), torch.Generator().manual_seed(0)
     )
     assert len(produced) == 6
-    assert lengths[0] == 100 and set(lengths[1:]) == {1}  # the window, then a step per token
+    assert lengths[0] == window and set(lengths[1:]) == {1}  # the window, then a step per token
 
 
 def test_a_file_primer_without_grammar_is_cut_before_its_tokens_are_mapped(tmp_path, monkeypatch):
     bundle = load_bundle(available()["bach-attention"])
     context = primer_context(bundle)
-    assert context == 2 * bundle.config["training"]["window"] == 64  # (pitch, duration) pairs
+    assert context == 2 * bundle.config["training"]["window"]  # (pitch, duration) pairs: 64
     path = long_melody(tmp_path / "long.mid", 4000, 3000, known_triads(bundle))
     encoder = bundle.representation()
     whole = encoder.primer_tokens(encoder.encode(read_score(path)))
