@@ -63,6 +63,9 @@ def test_one_to_three_files_train_with_a_validation_tail(tmp_path, capsys, repre
     assert config["results"]["validation"].startswith(sentence)
     assert config["results"]["best_val_loss"] is not None  # a validation pass ran
     assert config["corpus"]["validation_tail"] == 0.1
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--primer", "2", "--horizon", "2", "--pieces", "0"]) == 0
+    assert sentence in capsys.readouterr().out  # evaluated on the same tails
 
 
 def test_heads_and_tails_cover_each_piece_and_windows_stay_in_their_split(tmp_path, capsys):

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from cadenza.atomic import write_text_atomic
+from cadenza.corpus.store import describe_validation
 from cadenza.errors import CadenzaError
 from cadenza.evaluation_corpus import open_run_corpus
 from cadenza.generation.generate import without_onednn
@@ -62,6 +63,8 @@ def evaluate_run(
         free = _free_running(bundle, inputs[:, :primer], targets[:, primer - 1 :], horizon)
     forced_steps = [(f[:, primer - 1 :]).float().mean(0) for f in forced.pop("hits")]
     result = {
+        "corpus": str(corpus.folder),
+        "validation": describe_validation(corpus.manifest) or "whole pieces",
         "windows": count,
         "primer": primer,
         "horizon": horizon,
@@ -123,4 +126,6 @@ def format_evaluation(result: dict, heads: list[str]) -> str:
             for forced, free in zip(row["teacher_forced"], row["free_running"], strict=True)
         ]
         lines.append(f"  {step:>4}  " + "  ".join(cells))
+    if result.get("validation", "whole pieces") != "whole pieces":  # a small corpus's tails
+        lines.insert(1, f"({result['validation']})")
     return "\n".join(lines)
