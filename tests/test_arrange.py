@@ -114,3 +114,18 @@ def test_tempo_flag_acts_on_a_notes_model(bundle):
 
     score = compose(bundle, ComposeSettings(length=60, primer="none", tempo=72)).score
     assert score.tempos[0].bpm == 72  # the tokens' own Tempo_120 would have won before
+
+
+def test_the_key_flag_is_the_key_a_notes_model_states(bundle, chorale):
+    from cadenza.generation.compose import compose
+    from cadenza.generation.constraints import Constraints
+    from cadenza.music.keys import parse_key
+
+    key = parse_key("D minor")
+    settings = ComposeSettings(primer="none", length=40, key="D minor")
+    tokens = compose(bundle, settings, Constraints(key=key)).tokens
+    header = tokens[: next(i for i, t in enumerate(tokens) if t.startswith("Bar"))]
+    assert header[-1] == "Key_14"  # D minor, stated before the first bar
+    melody = check_melody(bundle, chorale.with_tracks([chorale.tracks[0]]), "bwv269")
+    given = harmonize(bundle, melody, ComposeSettings(), Constraints(key=parse_key("E minor")))
+    assert given.tokens[given.tokens.index("Bar_3/4") - 1] == "Key_16"  # --key over the file's

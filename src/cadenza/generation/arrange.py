@@ -113,7 +113,7 @@ def harmonize(
     count = voice_count(bundle)
     blank = [Track(name=VOICE_NAMES[n].capitalize()) for n in range(1, count)]
     piece = melody.with_tracks([melody.tracks[0], *blank])
-    layout = _layout(bundle, representation, piece)
+    layout = _layout(bundle, representation, piece, constraints)
     return _keep_and_compose(bundle, representation, layout, [0], settings, constraints)
 
 
@@ -126,7 +126,7 @@ def regenerate(
 ) -> Composition:
     """Compose `voices` of `piece` anew, keeping its other voices note for note."""
     representation = notes_representation(bundle, "--regenerate", constraints)
-    layout = _layout(bundle, representation, piece)
+    layout = _layout(bundle, representation, piece, constraints)
     if max(voices) >= layout.track_count:
         raise CadenzaError(
             f"--regenerate: the primer has {layout.track_count} voices, no voice {max(voices)}"
@@ -135,10 +135,13 @@ def regenerate(
     return _keep_and_compose(bundle, representation, layout, kept, settings, constraints)
 
 
-def _layout(bundle: Bundle, representation, piece: Score) -> NotesLayout:
-    """The piece's tokens as a layout, with the key estimated where the piece states none;
-    tokens the model's vocabulary lacks (a key, for a run trained before keys) left out."""
-    if not piece.key_signatures:
+def _layout(bundle: Bundle, representation, piece: Score, constraints=None) -> NotesLayout:
+    """The piece's tokens as a layout, in the key `--key` gives, else the piece's own, else
+    the one estimated; tokens the model's vocabulary lacks (a key, for a run trained before
+    keys) left out."""
+    if constraints is not None and constraints.key is not None:
+        piece = replace(piece, key_signatures=[constraints.key])
+    elif not piece.key_signatures:
         estimated = estimate_key(piece)
         piece = replace(piece, key_signatures=[estimated] if estimated else [])
     known = bundle.vocabulary.index
@@ -180,7 +183,7 @@ def infill(
             "--infill needs a model trained with fill-in-the-middle; this run was trained "
             "without it (train with --fill-in-the-middle 0.25)"
         )
-    layout = _layout(bundle, representation, piece)
+    layout = _layout(bundle, representation, piece, constraints)
     first, last = bars[0] - 1, bars[1] - 1
     if not 0 <= first <= last < len(layout.bars):
         raise CadenzaError(

@@ -140,7 +140,8 @@ def compose(
         **representation_settings["settings"],
     )
     score = at_tempo(representation.decode(tokens, bpm=settings.tempo), settings.tempo)
-    score.key_signatures = [parse_key(settings.key)] if settings.key else []
+    if settings.key:  # a notes model states its own key, which --key has chosen
+        score.key_signatures = [parse_key(settings.key)]
     return Composition(name_voices(score), tokens, summary, trace)
 
 

@@ -301,19 +301,25 @@ class Steering:
 
 
 def grammar_options(bundle, constraints: Constraints | None) -> dict:
-    """The rules of `constraints` that the run's sampling grammar applies (--no-parallels);
-    one sentence when the run's representation has no such rule."""
-    if constraints is None or not constraints.no_parallels:
+    """The rules of `constraints` that the run's sampling grammar applies (--no-parallels;
+    --key, stated by representations with a key token); one sentence when the run's
+    representation has no rule for --no-parallels."""
+    if constraints is None or (not constraints.no_parallels and constraints.key is None):
         return {}
     from dataclasses import fields
 
     representation = bundle.representation()
-    if "no_parallels" not in {f.name for f in fields(type(representation))}:
+    options = {f.name for f in fields(type(representation))}
+    if constraints.no_parallels and "no_parallels" not in options:
         raise CadenzaError(
             f"--no-parallels needs a model whose voices are kept apart (notes), not "
             f"{representation.name!r}"
         )
-    return {"no_parallels": True}
+    chosen = {"no_parallels": True} if constraints.no_parallels else {}
+    if constraints.key is not None and "key" in options:
+        key = constraints.key
+        chosen["key"] = key.tonic_pitch_class + (12 if key.minor else 0)
+    return chosen
 
 
 def steering_for(

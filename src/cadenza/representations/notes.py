@@ -147,6 +147,7 @@ class NotesRepresentation:
     monophonic_tracks: tuple[int, ...] = ()
     track_ranges: tuple[tuple[int, int], ...] = ()  # also a fact: (lowest, highest) per track
     no_parallels: bool = False  # a sampling rule (`--no-parallels`), not a setting of the tokens
+    key: int | None = None  # a sampling rule (`--key`): the `Key_k` the header must state
     name: str = "notes"
     keeps_tracks = True  # prepare must not merge the tracks: the tokens name them
     streams = 1
@@ -242,7 +243,7 @@ class NotesRepresentation:
         """The sampling grammar over vocabulary `tokens` (representations/notes_grammar.py)."""
         from cadenza.representations.notes_grammar import NotesGrammar
 
-        return NotesGrammar(tokens, self.monophonic_tracks, self.no_parallels)
+        return NotesGrammar(tokens, self.monophonic_tracks, self.no_parallels, self.key)
 
     def corpus_facts(self, pieces: Iterable[Sequence[str]]) -> dict:
         """What the training pieces show that sampling needs: the monophonic tracks, and

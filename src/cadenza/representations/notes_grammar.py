@@ -4,8 +4,8 @@ Sampling asks `NotesGrammar.allowed()` before each token and `push`es the token 
 that every generated sequence decodes to a well-formed score:
 
 - START, then the header: `Track_0 Program_p`, `Track_1 Program_p`, ... (tracks numbered in
-  order), an optional `Tempo`, an optional `Key`, then the first bar, which names its meter
-  (`Bar_3/4`);
+  order), an optional `Tempo`, an optional `Key` (the one asked for, when `key` is given),
+  then the first bar, which names its meter (`Bar_3/4`);
 - after a bar token: a position inside the bar, another bar (an empty bar) or END; the
   first bar must hold a position (it fixes where the piece starts);
 - positions rise within a bar; after a position an optional tempo, then notes;
@@ -85,9 +85,10 @@ class NotesGrammar:
         tokens: Sequence[str],
         monophonic_tracks: Iterable[int] = (),
         no_parallels: bool = False,
+        key: int | None = None,
     ) -> None:
         self._tokens = list(tokens)
-        self.no_parallels = no_parallels
+        self.no_parallels, self.key = no_parallels, key
         self.previous: dict[int, int] = {}  # track -> pitch of its latest note before here
         self.families = _Families(tokens)
         self.monophonic = frozenset(int(t) for t in monophonic_tracks)
@@ -142,6 +143,8 @@ class NotesGrammar:
         return f.mask("END")  # ended: only END again (generation stops there)
 
     def _key_or_meter(self) -> np.ndarray:
+        if self.key is not None and self.families.id_of("Key", self.key) is not None:
+            return self.families.mask("Key", [self.key])  # the key asked for, stated
         return self.families.mask("Key") | self.families.mask("Meter")
 
     def _bar_or_end(self) -> np.ndarray:
@@ -214,7 +217,7 @@ class NotesGrammar:
         self.state = _BAR
 
     def _push_start(self, _value: int) -> None:
-        self.__init__(self._tokens, self.monophonic, self.no_parallels)  # a new piece
+        self.__init__(self._tokens, self.monophonic, self.no_parallels, self.key)  # a new piece
         self.state = _HEADER
 
     def _push_fim(self, _value: int) -> None:
