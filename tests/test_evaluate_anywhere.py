@@ -88,3 +88,25 @@ def test_a_rebuilt_corpus_with_other_validation_pieces_is_refused(project, capsy
     assert _checked(project / "corpus", record) is None
     record["validation"]["digest"] = "0" * 64
     assert "differ from those the model was validated on" in _checked(project / "corpus", record)
+
+
+def test_a_run_on_music21_files_records_them_and_is_evaluated_after_its_corpus_is_gone(
+    tmp_path, monkeypatch, capsys
+):
+    """What a retrained built-in model relies on: its config alone rebuilds the corpus."""
+    from music21 import corpus as music21_corpus
+
+    monkeypatch.setenv("CADENZA_CACHE", str(tmp_path / "cache"))
+    files = [str(music21_corpus.getWork(name)) for name in ("bach/bwv269", "bach/bwv347")]
+    corpus = tmp_path / "corpus"
+    assert main(["prepare", *files, "-o", str(corpus), "--quiet", "--workers", "1"]) == 0
+    train = ["--preset", "tiny", "--epochs", "1", "--window", "16", "--quiet"]
+    assert main(["train", str(corpus), "-o", str(tmp_path / "run"), *train]) == 0
+    record = json.loads((tmp_path / "run" / "config.json").read_text())["corpus"]
+    assert [Path(name).name for name in record["music21"]["files"]] == ["bwv269.mxl", "bwv347.mxl"]
+    shutil.rmtree(corpus)
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run"), *EVALUATE, "--pieces", "0"]) == 0
+    assert "from music21 (2 files)" in capsys.readouterr().err
+    (cached,) = (tmp_path / "cache" / "corpora").iterdir()
+    assert Corpus(cached).manifest["corpus_hash"] == record["hash"]  # the very same corpus

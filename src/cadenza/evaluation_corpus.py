@@ -134,7 +134,8 @@ def rebuild_from_music21(record: dict, vocabulary: Vocabulary, need_training: bo
         )
         fraction = None if subset else record["validation_fraction"]
         prepare_corpus(
-            [root / path for path in files], output, settings, fraction, progress=False,
+            [root / path for path in files], output, settings, fraction,
+            progress=sys.stderr.isatty(),
             sources=["music21 corpus (rebuilt for evaluation)"], **split,
         )  # fmt: skip
     problem = _checked(output, record)
