@@ -61,7 +61,12 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "metrics beside the training and held-out pieces', with a copy check: the longest run "
         "each shares with a training piece (RUN/music-evaluation.json and .png).",
     )
-    evaluate.add_argument("run", type=Path, nargs="?", help="run folder from `cadenza train`")
+    evaluate.add_argument(
+        "run",
+        type=Path,
+        nargs="?",
+        help="run folder from `cadenza train` (or a built-in model's name)",
+    )
     evaluate.add_argument(
         "--model", help="a built-in model instead (`cadenza models`), on its music21 corpus"
     )
@@ -103,8 +108,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """Handle `cadenza evaluate`."""
     from cadenza.evaluation import evaluate_run, format_evaluation
     from cadenza.generation.phrases import is_musegan_run
+    from cadenza.pretrained import available
 
     use_threads("compose", args.threads)
+    named = args.model is None and args.run is not None and not args.run.exists()
+    if named and str(args.run) in available():  # `cadenza evaluate bach-chord`
+        args.model, args.run = str(args.run), None
     output = args.output or (Path("cadenza-evaluation") / args.model if args.model else None)
     args.run = _model_folder(args)
     output = output or args.run
