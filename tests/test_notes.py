@@ -296,3 +296,9 @@ def test_prepare_with_the_notes_representation(tmp_path, chorale_path):
     bass = Corpus(tmp_path / "bass")
     decoded = representation.decode(bass.vocabulary.decode(bass.piece(0)))
     assert len(decoded.tracks) == 1 and decoded.tracks[0].pitches.max() < 64
+
+
+def test_a_token_of_a_family_the_model_lacks_has_no_nearest_token():
+    older = [t for t in NotesRepresentation().vocabulary_tokens() if not t.startswith("Key_")]
+    assert NotesRepresentation().nearest_token("Key_21", older) is None  # left out, not Dur_21
+    assert NotesRepresentation().nearest_token("Pitch_61", ["Pitch_60", "Dur_61"]) == "Pitch_60"

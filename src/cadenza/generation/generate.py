@@ -143,12 +143,12 @@ def file_primer_ids(bundle: Bundle, path: Path, tune: int | None = None) -> list
     unknown = sorted({t for t in tokens if t not in vocabulary})
     if unknown:
         mapping = {t: encoder.nearest_token(t, vocabulary.tokens) for t in unknown}
-        shown = ", ".join(f"{t} -> {mapping[t]}" for t in unknown[:8])
+        shown = ", ".join(f"{t} -> {mapping[t] or 'left out'}" for t in unknown[:8])
         more = f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
         warnings.warn(
             f"{path}: {len(unknown)} primer tokens are not in the model's vocabulary and were "
             f"replaced by the nearest known ones: {shown}{more}",
             stacklevel=2,
         )
-        tokens = [mapping.get(t, t) for t in tokens]
+        tokens = [mapping.get(t, t) for t in tokens if mapping.get(t, t) is not None]
     return vocabulary.encode(tokens).tolist()

@@ -193,11 +193,14 @@ class NotesRepresentation:
         """An encoded score as a primer: all of it but the closing END."""
         return tokens[:-1] if tokens and tokens[-1] == END else list(tokens)
 
-    def nearest_token(self, token: str, known: Sequence[str]) -> str:
+    def nearest_token(self, token: str, known: Sequence[str]) -> str | None:
         """The known token closest to `token`: the same family ("Pitch", "Dur", ...) with
-        the nearest number; the vocabulary is closed, so this only meets foreign tokens."""
+        the nearest number; None when `known` has none of its family (a key, for a run
+        trained before keys): such a token is left out."""
         family, _, number = token.rpartition("_")
-        candidates = [t for t in known if t.rpartition("_")[0] == family] or list(known)
+        candidates = [t for t in known if t.rpartition("_")[0] == family]
+        if not candidates:
+            return None
         if not number.isdigit():
             return candidates[0]
         wanted = int(number)
