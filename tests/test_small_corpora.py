@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cadenza.cli import main
-from cadenza.corpus.store import Corpus, tail_lengths
+from cadenza.corpus.store import Corpus, tail_lengths, validation_tail_share
 from cadenza.music import Note, Track
 from cadenza.training.data import SplitStream, WindowSampler
 from tests.conftest import make_score, write_song
@@ -119,3 +119,18 @@ def test_a_piece_too_short_to_train_on_is_one_sentence(tmp_path, capsys):
         "15 training tokens are fewer than one window of 16 (use a smaller --window)"
     )
     assert len(error.splitlines()) == 1 and not (tmp_path / "run").exists()
+
+
+def test_the_split_is_decided_when_preparing_and_kept_by_the_manifest():
+    three = {"validation_fraction": 0.1, "piece_count": 3,
+             "pieces_per_split": {"train": 2, "validation": 1}}  # fmt: skip
+    assert validation_tail_share(three, preparing=True) == 0.1  # 3 pieces: fewer than 1 / 0.1
+    assert validation_tail_share({**three, "validation_tail": 0.1}) == 0.1
+    assert validation_tail_share({**three, "validation_tail": None}) is None
+    # Prepared before tails existed: whole pieces where both splits have some, as trained.
+    assert validation_tail_share(three) is None
+    assert validation_tail_share({**three, "pieces_per_split": {"train": 3}}) == 0.1
+    many = {**three, "piece_count": 20}
+    assert validation_tail_share(many, preparing=True) is None
+    assert validation_tail_share({**many, "pieces_per_split": {"train": 20}}, preparing=True) == 0.1
+    assert validation_tail_share({**many, "validation_fraction": None}, preparing=True) is None

@@ -201,12 +201,11 @@ class CorpusWriter:
         }
         if self.statistics:
             summary["encoding_statistics"] = dict(sorted(self.statistics.items()))
-        share = validation_tail_share(summary)
+        share = summary["validation_tail"] = validation_tail_share(summary, preparing=True)
         if share is not None:
             offsets = np.frombuffer(self.offsets, dtype=np.int64)
             step = get_representation(settings.representation).streams
             held_out = int(tail_lengths(np.diff(offsets), share, step).sum())
-            summary["validation_tail"] = share
             summary["tokens_per_split"] = {
                 "train": int(offsets[-1]) - held_out,
                 "validation": held_out,
@@ -220,17 +219,21 @@ class CorpusWriter:
         rows_path.unlink()
 
 
-def validation_tail_share(manifest: dict) -> float | None:
+def validation_tail_share(manifest: dict, preparing: bool = False) -> float | None:
     """The share of each piece held out as validation when the corpus has too few pieces to
     split them whole (fewer than one validation piece's worth at the fraction, or the hash
-    left training or validation empty); None when pieces are split whole."""
+    left training or validation empty); None when pieces are split whole. Decided when the
+    corpus is prepared (`preparing`) and kept in its manifest, so a corpus never changes its
+    split; one prepared before tails existed has one only where a split is empty."""
     fraction = manifest.get("validation_fraction")  # None: a dataset's own split
     pieces, count = manifest.get("pieces_per_split", {}), manifest.get("piece_count", 0)
     if not fraction or not count:
         return None
-    if count * fraction >= 1 and pieces.get("train", 0) and pieces.get("validation", 0):
-        return None
-    return float(fraction)
+    if not preparing and "validation_tail" in manifest:
+        return manifest["validation_tail"]
+    whole = pieces.get("train", 0) and pieces.get("validation", 0)
+    enough = count * fraction >= 1 or not preparing  # an earlier corpus kept whole pieces
+    return None if whole and enough else float(fraction)
 
 
 def tail_lengths(lengths: np.ndarray, share: float, step: int) -> np.ndarray:
