@@ -6,6 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cadenza.cli import main
@@ -13,7 +14,9 @@ from cadenza.cli_arrange import read_given_piece
 from cadenza.errors import CadenzaError
 from cadenza.generation.arrange import check_melody
 from cadenza.generation.compose import ComposeSettings
+from cadenza.generation.constraints import Constraints
 from cadenza.music import Note, TimeSignature, Track, read_midi, write_midi
+from cadenza.music.keys import parse_key
 from cadenza.outputs.pianoroll_png import piano_roll_figure
 from cadenza.pretrained import available
 from cadenza.training.train import train
@@ -21,6 +24,8 @@ from cadenza.web.command import built_in_names, served_models
 from cadenza.web.controls import shown_controls
 from cadenza.web.form import MODES, answer, answer_harmonize
 from cadenza.web.given import bar_starts, given_outside_bars, given_voices
+from cadenza.web.phrases import PhraseSettings
+from cadenza.web.pieces import Asked
 from cadenza.web.service import MAX_PRIMER_BYTES, Composer
 from cadenza.web.tunes import essen_tunes
 from tests.conftest import make_score
@@ -163,6 +168,41 @@ def test_musegan_composes_bars_and_a_change_of_one_voice(built_in):
     assert "--change 'tune'" in answer(built_in, {"model": "bach-musegan", "change": "tune"})[0]
 
 
+def test_musegan_in_c_major_within_a_range_sounds_only_those_pitches(built_in, tmp_path):
+    c_major = {0, 2, 4, 5, 7, 9, 11}
+    constraints = Constraints(key=parse_key("C"), key_name="C", scale="major",
+                              pitch_range=(48, 72))  # fmt: skip
+    settings = PhraseSettings(bars=8, seed=3)
+    kept = built_in.compose("bach-musegan", settings, asked=Asked(constraints))
+    score = read_midi(kept.midi)
+    pitches = np.concatenate([track.pitches for track in score.tracks])
+    assert len(pitches) > 40 and len(score.tracks) >= 2
+    assert pitches.min() >= 48 and pitches.max() <= 72 and set(pitches % 12) <= c_major
+    assert score.key_signatures[0].sharps == 0 and not score.key_signatures[0].minor
+    free = read_midi(built_in.compose("bach-musegan", settings).midi)
+    free_pitches = np.concatenate([track.pitches for track in free.tracks])
+    assert set(free_pitches % 12) - c_major or free_pitches.max() > 72 or free_pitches.min() < 48
+    cli = tmp_path / "cli.mid"  # the command line composes the same piece from the same flags
+    assert main(["generate", "--model", "bach-musegan", "-o", str(cli), "--bars", "8",
+                 "--seed", "3", "--key", "C", "--scale", "major", "--pitch-range", "48",
+                 "72"]) == 0  # fmt: skip
+    assert cli.read_bytes() == kept.midi.read_bytes()
+    page = {
+        "model": "bach-musegan",
+        "bars": 8,
+        "seed": 3,
+        "key": "C",
+        "scale": "major",
+        "low": "C3",
+        "high": "C5",
+        "end_on_tonic": True,
+    }  # fmt: skip  (hidden: not read)
+    assert Path(answer(built_in, page)[-1][0]).read_bytes() == kept.midi.read_bytes()
+    tonic = Asked(Constraints(key=parse_key("C"), key_name="C", end_on_tonic=True))
+    with pytest.raises(CadenzaError, match="--end-on-tonic does not act on a musegan model"):
+        built_in.compose("bach-musegan", settings, asked=tonic)
+
+
 def test_controls_that_do_not_act_are_hidden(composer, built_in):
     token = shown_controls(composer.abilities["tiny"])
     gan = shown_controls(built_in.abilities["bach-musegan"])
@@ -172,7 +212,7 @@ def test_controls_that_do_not_act_are_hidden(composer, built_in):
     assert hidden(token) == {"pitch_temperature", "duration_temperature", "bars", "change",
                              "given_notes", "infill"}  # fmt: skip
     assert hidden(gan) == {"length", "primer", "temperature", "pitch_temperature", "top_k",
-                           "duration_temperature", "top_p", "steering", "given_notes",
+                           "duration_temperature", "top_p", "end_on_tonic", "given_notes",
                            "infill"}  # fmt: skip
     assert hidden(notes) == {"pitch_temperature", "duration_temperature", "bars", "change",
                              "instrument"}  # fmt: skip
@@ -386,6 +426,8 @@ def _an_example_composes_with_musegan(page) -> None:
         "document.querySelector('#about').innerText.includes('MuseGAN')", timeout=20_000
     )
     assert page.locator("#bars").is_visible() and page.locator("#temperature").is_hidden()
+    assert page.locator("#compose-scale").is_visible()  # the scale and range mask its pitches
+    assert page.locator("#compose-end-on-tonic").is_hidden()
     page.click("#compose")
     page.wait_for_function(
         "document.querySelector('#status').innerText.includes('8 bars of four voices')",

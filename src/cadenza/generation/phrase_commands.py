@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from cadenza.errors import CadenzaError
+from cadenza.generation.compose import check_seed
 from cadenza.generation.constraints import Constraints
 from cadenza.generation.phrase_flags import DEFAULT_BARS
 from cadenza.generation.phrases import (
@@ -26,13 +28,9 @@ from cadenza.generation.phrases import (
     piece_noise,
     pitch_mask,
 )
-from cadenza.representations.pianoroll import (
-    PITCHES,
-    REST,
-    STEPS_PER_BAR,
-    VOICES,
-    PianorollRepresentation,
-)
+from cadenza.music.score import Score
+from cadenza.representations.pianoroll import PITCHES, REST, STEPS_PER_BAR, VOICES
+from cadenza.training.bundle import Bundle
 
 
 def _check(args: argparse.Namespace) -> Change | None:
@@ -46,72 +44,107 @@ def _check(args: argparse.Namespace) -> Change | None:
         args.instrument = 0
     if args.bars < 1:
         raise CadenzaError(f"--bars must be at least 1, got {args.bars}")
-    if not 0 <= args.instrument <= 127 or not 1 <= args.tempo <= 1000:
-        raise CadenzaError(
-            f"--instrument must be 0..127 and --tempo 1..1000 bpm, got {args.instrument}, "
-            f"{args.tempo}"
-        )
-    check_seed(args.seed)
+    change = check_phrase_flags(args.instrument, args.tempo, args.seed, args.change)
     check_render_flags(args)  # a bad --soundfont is found before composing, not after
-    return parse_change(args.change) if args.change else None
+    return change
 
 
-def check_seed(seed: int) -> None:
-    """A seed PyTorch's generator takes: 0 .. 2**63 - 1."""
-    if not 0 <= seed < 2**63:
-        raise CadenzaError(f"--seed must be 0..2**63-1, got {seed}")
+def check_phrase_flags(
+    instrument: int, tempo: float, seed: int, change: str | None
+) -> Change | None:
+    """Refuse a bad --instrument, --tempo, --seed or --change in one sentence; the change."""
+    if not 0 <= instrument <= 127 or not 1 <= tempo <= 1000:
+        raise CadenzaError(
+            f"--instrument must be 0..127 and --tempo 1..1000 bpm, got {instrument}, {tempo}"
+        )
+    check_seed(seed)
+    return parse_change(change) if change else None
 
 
 def run_generate_musegan(args: argparse.Namespace, constraints: Constraints | None) -> int:
     """`cadenza generate RUN -o piece.mid` for a musegan run; the scale and range of
     `constraints` mask the generator's pitches."""
-    from cadenza.music.keys import parse_key
     from cadenza.music.midi import write_midi
     from cadenza.training.bundle import load_bundle
 
     change = _check(args)
     bundle = load_bundle(args.run)
-    config, settings = bundle.model.config, bundle.config["representation"]["settings"]
-    allowed = pitch_mask(constraints, settings["lowest_pitch"])  # (84,) or None
-    generator = torch.Generator().manual_seed(args.seed)
-    noise = piece_noise(config, math.ceil(args.bars / config.bars), generator)
-    versions = [noise] + ([changed_noise(noise, change, generator)] if change else [])
-    values = [generate_values(bundle.model, version, allowed) for version in versions]
-    phrases = [binarize(value) for value in values]  # each (n, bars, steps, 4)
-    grid, picture = _join(phrases, values, args.bars)
-    representation = PianorollRepresentation(settings["lowest_pitch"], program=args.instrument)
-    score = representation.decode(grid, bpm=args.tempo)
-    score.key_signatures = [parse_key(args.key)] if args.key else []
-    write_midi(score, args.output)
-    shown = f"{args.bars} bars of four voices"
-    if change:
-        shown += f", then one silent bar and the same with {change.describe()}"
-    print(f"Wrote {shown} to {args.output}")
-    _print_nearest(bundle, phrases)
+    piece = phrase_piece(bundle, args.bars, change, args.seed, constraints, args.instrument,
+                         args.tempo)  # fmt: skip
+    write_midi(piece.score, args.output)
+    print(f"Wrote {piece.summary} to {args.output}")
+    if bundle.primers is None:
+        print("  (the bundle's training phrases are missing: no nearest phrase to show)")
+    for line in piece.nearest:
+        print(f"  {line}")
     if args.plots:
         from cadenza.generation.roll_plots import plot_voices
 
         stem = args.output.with_suffix("")
-        for path in plot_voices(picture, grid, stem, settings["lowest_pitch"]):
+        lowest = bundle.config["representation"]["settings"]["lowest_pitch"]
+        for path in plot_voices(piece.picture, piece.grid, stem, lowest):
             print(f"  picture: {path}")
     from cadenza.cli_render import render_generated
 
-    render_generated(args, score, args.output)  # --render: audio, notation, pictures
+    render_generated(args, piece.score, args.output)  # --render: audio, notation, pictures
     return 0
 
 
-def _print_nearest(bundle, phrases: list[np.ndarray]) -> None:
-    """For each generated phrase, the nearest training phrase and how much differs."""
+@dataclass
+class PhrasePiece:
+    """A musegan piece: its score, voice grid (T, 4) and generator output (T, 84, 4) for the
+    pictures, a summary for people, and per phrase the nearest training phrase."""
+
+    score: Score
+    grid: np.ndarray
+    picture: np.ndarray
+    summary: str  # "4 bars of four voices, then one silent bar and the same with ..."
+    nearest: list[str]  # "phrase 1: nearest training phrase bwv66.6 bars 3-4, ..."
+
+
+def phrase_piece(
+    bundle: Bundle,
+    bars: int,
+    change: Change | None = None,
+    seed: int = 0,
+    constraints: Constraints | None = None,
+    instrument: int = 0,
+    tempo: float = 120.0,
+) -> PhrasePiece:
+    """`bars` bars from noise seeded by `seed` (with `change`, one silent bar and the same
+    with that noise drawn anew), within the scale and range of `constraints`, in its key."""
+    config = bundle.model.config
+    lowest = bundle.config["representation"]["settings"]["lowest_pitch"]
+    allowed = pitch_mask(constraints, lowest)  # (84,) or None
+    generator = torch.Generator().manual_seed(seed)
+    noise = piece_noise(config, math.ceil(bars / config.bars), generator)
+    versions = [noise] + ([changed_noise(noise, change, generator)] if change else [])
+    values = [generate_values(bundle.model, version, allowed) for version in versions]
+    phrases = [binarize(value) for value in values]  # each (n, bars, steps, 4)
+    grid, picture = _join(phrases, values, bars)
+    score = bundle.representation(program=instrument).decode(grid, bpm=tempo)
+    key = constraints.key if constraints is not None else None
+    score.key_signatures = [key] if key is not None else []
+    summary = f"{bars} bars of four voices"
+    if change:
+        summary += f", then one silent bar and the same with {change.describe()}"
+    return PhrasePiece(score, grid, picture, summary, nearest_lines(bundle, phrases))
+
+
+def nearest_lines(bundle: Bundle, phrases: list[np.ndarray]) -> list[str]:
+    """For each generated phrase, the nearest training phrase and how much differs (none
+    when the bundle lacks its training phrases)."""
     if bundle.primers is None:
-        print("  (the bundle's training phrases are missing: no nearest phrase to show)")
-        return
+        return []
     training = bundle.primers.numpy()
+    lines = []
     for version, voices in enumerate(phrases):
         indices, differing = nearest_phrases(voices, training)
         for number, (index, count) in enumerate(zip(indices, differing, strict=True)):
             label = f"phrase {number + 1}" + (" (changed)" if version else "")
             text = describe_nearest(bundle.config, int(index), int(count), voices[0].size)
-            print(f"  {label}: nearest training phrase {text}")
+            lines.append(f"{label}: nearest training phrase {text}")
+    return lines
 
 
 def _join(phrases: list[np.ndarray], values: list[np.ndarray], bars: int):

@@ -71,7 +71,8 @@ def _compose_tab(gr, composer: Composer) -> None:
                                       label="then again, with one noise drawn anew",
                                       visible=shown["change"])  # fmt: skip
             c["length"] = gr.Slider(8, MAX_LENGTH, value=DEFAULTS["length"], step=1,
-                                    label="length (tokens)", elem_id="length")  # fmt: skip
+                                    label="length (tokens)", elem_id="length",
+                                    visible=shown["length"])  # fmt: skip
             for head, label in (("temperature", "temperature (0: greedy)"),
                                 ("pitch_temperature", "pitch temperature"),
                                 ("duration_temperature", "duration temperature")):  # fmt: skip
@@ -83,7 +84,7 @@ def _compose_tab(gr, composer: Composer) -> None:
                                    elem_id="top-p", visible=shown["top_p"])  # fmt: skip
             with gr.Accordion("key, scale and range", open=True,
                               visible=shown["steering"]) as steering:  # fmt: skip
-                c.update(steering_controls(gr, "compose-"))
+                c.update(steering_controls(gr, "compose-", shown["end_on_tonic"]))
             c["seed"] = gr.Number(0, precision=0, label="seed", elem_id="seed")
             c["tempo"] = gr.Slider(40, 240, value=120, step=1, label="tempo (bpm)")
             c["instrument"] = gr.Dropdown(

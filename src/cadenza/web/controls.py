@@ -1,16 +1,18 @@
 """What the page shows for a model: its description in plain words, and which controls act.
 
-A control is shown only when it acts on the chosen model, decided by what the model is (its
-family's tokens per step, its representation's decoding options), never by its name: a phrase
-model (MuseGAN) takes bars and a change, token models take length and sampling, two-stream
-models a temperature per head, and models of the notes representation compose around given
-notes.
+A control is shown only when the chosen model acts on the `generate` flags it sets, as the
+command line decides them (compose.generate_flags for token models, phrase_flags.GENERATE_FLAGS
+for MuseGAN), so page and command line cannot disagree: a phrase model takes bars, a change,
+key, scale and range; token models length, sampling and every constraint; two-stream models a
+temperature per head; models of the notes representation compose around given notes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
+from cadenza.generation.compose import generate_flags
+from cadenza.generation.phrase_flags import GENERATE_FLAGS as PHRASE_FLAGS
 from cadenza.models import model_kind
 from cadenza.training.bundle import Bundle
 
@@ -23,58 +25,62 @@ BUILT_IN_WORDS = {
     "essen-melody": "A German folk-song melody in one voice, like those of the Essen "
     "collection (an LSTM with attention).",
     "bach-musegan": "A four-voice Bach chorale, two bars at a time, drawn from noise (MuseGAN); "
-    "choose the bars, and change one noise to hear a variation.",
+    "choose the bars, a scale and a range, and change one noise to hear a variation.",
     "bach-chorale": "A four-voice Bach chorale, note by note (a transformer); it also "
     "harmonizes a melody, rewrites voices of a piece and fills in its bars.",
 }
 
-# Every control the composer may hide, by name (the page's components carry these names).
-CONTROLS = (
-    "length", "primer", "temperature", "pitch_temperature", "duration_temperature", "top_k",
-    "top_p", "steering", "instrument", "bars", "change", "given_notes", "infill",
-)  # fmt: skip
+# Every control the composer may hide, by name (the page's components carry these names) ->
+# the `generate` flags it sets: shown when the model acts on all of them.
+CONTROL_FLAGS = {
+    "length": ("length",), "primer": ("primer",), "temperature": ("temperature",),
+    "pitch_temperature": ("pitch_temperature",),
+    "duration_temperature": ("duration_temperature",), "top_k": ("top_k",),
+    "top_p": ("top_p",), "steering": ("key", "scale", "pitch_range"),
+    "end_on_tonic": ("end_on_tonic",), "instrument": ("instrument",), "bars": ("bars",),
+    "change": ("change",), "given_notes": ("regenerate",), "infill": ("infill",),
+}  # fmt: skip
+CONTROLS = tuple(CONTROL_FLAGS)
+# Controls the page leaves out where another covers them: one temperature per head instead
+# of --temperature, which sets both.
+COVERED_BY = {"temperature": "pitch_temperature"}
 
 
 @dataclass(frozen=True)
 class Abilities:
-    """What a model takes: phrases (bars, change) or tokens; one or two sampling heads; an
-    instrument; composing around given notes; filling in bars."""
+    """What a model takes: phrases or tokens, the `generate` flags it acts on, and whether it
+    was trained to fill in bars."""
 
     phrases: bool
-    two_heads: bool
-    instrument: bool
-    given_notes: bool
-    infill: bool
+    flags: frozenset[str]
+    trained_to_fill: bool = False
 
     @classmethod
     def of(cls, bundle: Bundle) -> Abilities:
-        """Read them from the bundle: its model family and its representation."""
-        steps = model_kind(bundle.config["model"]["name"]).tokens_per_step
-        representation = bundle.representation()
-        options = {f.name for f in fields(type(representation))}
-        given = steps > 0 and hasattr(representation, "fill_in_the_middle_tokens")
+        """Read them from the bundle as `cadenza generate` does: its model family's tokens per
+        step, and for token models its representation."""
+        phrases = model_kind(bundle.config["model"]["name"]).tokens_per_step == 0
+        flags = PHRASE_FLAGS if phrases else generate_flags(bundle.config)
         trained_to_fill = bool(bundle.config.get("results", {}).get("fill_in_the_middle"))
-        return cls(steps == 0, steps == 2, "program" in options, given, given and trained_to_fill)
+        return cls(phrases, flags, trained_to_fill)
+
+    @property
+    def two_heads(self) -> bool:
+        return "pitch_temperature" in self.flags
+
+    @property
+    def given_notes(self) -> bool:
+        """Composes around given notes (regenerate voices, harmonize a melody)."""
+        return "regenerate" in self.flags
 
 
 def shown_controls(abilities: Abilities) -> dict[str, bool]:
     """Control name -> whether the page shows it for a model of these abilities."""
-    tokens = not abilities.phrases
-    return {
-        "length": tokens,
-        "primer": tokens,
-        "temperature": tokens and not abilities.two_heads,
-        "pitch_temperature": abilities.two_heads,
-        "duration_temperature": abilities.two_heads,
-        "top_k": tokens,
-        "top_p": tokens,
-        "steering": tokens,  # key, scale, pitch range, end on the tonic: masks over tokens
-        "instrument": abilities.instrument,
-        "bars": abilities.phrases,
-        "change": abilities.phrases,
-        "given_notes": abilities.given_notes,
-        "infill": abilities.infill,
-    }
+    shown = {control: set(flags) <= abilities.flags for control, flags in CONTROL_FLAGS.items()}
+    for control, other in COVERED_BY.items():
+        shown[control] = shown[control] and not shown[other]
+    shown["infill"] = shown["infill"] and abilities.trained_to_fill  # else --infill refuses
+    return shown
 
 
 def describe(name: str, bundle: Bundle) -> str:

@@ -28,22 +28,25 @@ DEFAULTS = {
     "scale": "", "low": "", "high": "", "end_on_tonic": False, "bars": 4, "change": "",
     "melody": None, "tune": "", "track": "",
 }  # fmt: skip
+# The form's fields of a control that holds several (the others are one field of its name).
+CONTROL_FIELDS = {"steering": ("key", "scale", "low", "high"),
+                  "given_notes": ("mode", "voices", "infill_bars")}  # fmt: skip
 NO_ANSWER = (None, None, "", None)  # audio, roll, score, downloads
 
 
 def read_compose(composer: Composer, values: dict) -> tuple:
     """(model name, settings, primer upload, Asked) for the Compose button."""
-    values = {**DEFAULTS, **values}
-    name = values["model"]
+    name = {**DEFAULTS, **values}["model"]
     if name not in composer.abilities:
         raise CadenzaError(f"no model named {name!r} (choose from {', '.join(composer.bundles)})")
     abilities = composer.abilities[name]
     shown = shown_controls(abilities)
-    instrument = int(values["instrument"] or 0) if shown["instrument"] else 0
+    values = shown_values(values, shown)
+    instrument = int(values["instrument"] or 0)
     if abilities.phrases:
         settings = PhraseSettings(int(values["bars"]), values["change"] or "",
                                   _seed(values), float(values["tempo"]), instrument)  # fmt: skip
-        return name, settings, None, Asked()
+        return name, settings, None, Asked(page_constraints(values, keep_key=True))
     heads = {"pitch_temperature": None, "duration_temperature": None}
     if abilities.two_heads:
         heads = {head: float(values[head]) for head in heads}
@@ -53,17 +56,27 @@ def read_compose(composer: Composer, values: dict) -> tuple:
         tempo=float(values["tempo"]), instrument=instrument, key=values["key"] or None,
     )  # fmt: skip
     asked = Asked(page_constraints(values))
-    mode = values["mode"] if shown["given_notes"] else MODES[0]
-    if mode == MODES[1]:
+    if values["mode"] == MODES[1]:
         if not values["voices"]:
             raise CadenzaError("choose the voices to compose anew (--regenerate)")
         asked = Asked(asked.constraints, regenerate=",".join(values["voices"]))
-    elif mode == MODES[2]:
+    elif values["mode"] == MODES[2]:
         if not str(values["infill_bars"] or "").strip():
             raise CadenzaError("give the bars to fill in as FIRST-LAST, e.g. 5-8 (--infill)")
         asked = Asked(asked.constraints, infill=str(values["infill_bars"]))
     primer = Path(values["primer"]) if values["primer"] else None
     return name, settings, primer, asked
+
+
+def shown_values(values: dict, shown: dict[str, bool]) -> dict:
+    """The page's values, with those of hidden controls at their defaults (not read)."""
+    hidden = [field for control, visible in shown.items() if not visible
+              for field in CONTROL_FIELDS.get(control, (control,))]  # fmt: skip
+    return {
+        **DEFAULTS,
+        **values,
+        **{field: DEFAULTS[field] for field in hidden if field in DEFAULTS},
+    }
 
 
 def read_harmonize(composer: Composer, values: dict, tunes: list[Tune]) -> tuple:
@@ -81,8 +94,9 @@ def read_harmonize(composer: Composer, values: dict, tunes: list[Tune]) -> tuple
     return values["model"], settings, melody, page_constraints(values)
 
 
-def page_constraints(values: dict) -> Constraints | None:
-    """Key, scale, pitch range and end on the tonic, as the generate flags of those names."""
+def page_constraints(values: dict, keep_key: bool = False) -> Constraints | None:
+    """Key, scale, pitch range and end on the tonic, as the generate flags of those names;
+    None when they constrain nothing (and, unless `keep_key`, no key alone is kept)."""
     low, high = (str(values[end] or "").strip() for end in ("low", "high"))
     if bool(low) != bool(high):
         raise CadenzaError("--pitch-range needs both LOW and HIGH (e.g. C3 and C6)")
@@ -94,7 +108,7 @@ def page_constraints(values: dict) -> Constraints | None:
         pitch_range=(parse_pitch(low), parse_pitch(high)) if low else None,
         end_on_tonic=bool(values["end_on_tonic"]),
     )
-    return constraints if constraints.active else None
+    return constraints if constraints.active or (keep_key and key) else None
 
 
 def _seed(values: dict) -> int:

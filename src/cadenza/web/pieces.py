@@ -1,6 +1,6 @@
-"""One composition as the page asks for it, through the library: a phrase model's bars, a
-token model's piece within constraints, given notes kept (regenerate, infill) or a melody
-harmonized; with which notes were given, for the piano roll."""
+"""One composition as the page asks for it, through the library: a phrase model's bars
+within a scale and range, a token model's piece within constraints, given notes kept
+(regenerate, infill) or a melody harmonized; with which notes were given, for the roll."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from cadenza.errors import CadenzaError
 from cadenza.generation import arrange
 from cadenza.generation.compose import ComposeSettings, Composition, compose
 from cadenza.generation.constraints import Constraints
+from cadenza.generation.phrase_flags import GENERATE_FLAGS as PHRASE_FLAGS
+from cadenza.generation.phrase_flags import NOT_TOKENS
 from cadenza.training.bundle import Bundle
 from cadenza.web.given import given_outside_bars, given_voices
 from cadenza.web.phrases import PhraseSettings, compose_phrases
@@ -62,10 +64,12 @@ class Made:
 def compose_asked(bundle: Bundle, settings: ComposeSettings | PhraseSettings, asked: Asked) -> Made:
     """Compose with `bundle` as `settings` and `asked` say, refusing what cannot act."""
     if isinstance(settings, PhraseSettings):
-        if asked != Asked():
-            raise CadenzaError("a musegan model composes from noise: constraints and given "
-                               "notes do not apply")  # fmt: skip
-        return Made(*compose_phrases(bundle, settings))
+        idle = sorted(asked_flags(asked) - PHRASE_FLAGS)
+        if idle:
+            flags = ", ".join("--" + flag.replace("_", "-") for flag in idle)
+            verb = "does" if len(idle) == 1 else "do"
+            raise CadenzaError(f"{flags} {verb} not act on a musegan model ({NOT_TOKENS})")
+        return Made(*compose_phrases(bundle, settings, asked.constraints))
     regenerate, infill = asked.regenerate.strip(), asked.infill.strip()
     check_arrange_flags(SimpleNamespace(regenerate=regenerate, infill=infill,
                                         primer=settings.primer))  # fmt: skip
@@ -80,6 +84,16 @@ def compose_asked(bundle: Bundle, settings: ComposeSettings | PhraseSettings, as
     bars = parse_bars(infill)
     made = arrange.infill(bundle, piece, bars, settings, asked.constraints)
     return Made(made, given=given_outside_bars(made.score, bars))
+
+
+def asked_flags(asked: Asked) -> set[str]:
+    """The `generate` flags (argparse names) that `asked` sets."""
+    flags = {name for name in ("regenerate", "infill") if getattr(asked, name).strip()}
+    constraints = asked.constraints or Constraints()
+    flags |= {name for name in ("key", "scale", "pitch_range", "max_repeat", "no_repeat_ngram",
+                                "end_on_tonic", "no_parallels")
+              if getattr(constraints, name)}  # fmt: skip
+    return flags
 
 
 def harmonize_melody(

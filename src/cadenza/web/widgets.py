@@ -43,8 +43,9 @@ def instrument_choices() -> list[tuple[str, int]]:
     return [(f"{name} ({program})", program) for name, program in INSTRUMENTS]
 
 
-def steering_controls(gr, prefix: str) -> dict[str, Any]:
-    """Key, scale, pitch range and end on the tonic (the generate flags of those names)."""
+def steering_controls(gr, prefix: str, end_on_tonic: bool = True) -> dict[str, Any]:
+    """Key, scale, pitch range and end on the tonic (the generate flags of those names); the
+    last shown only with `end_on_tonic`."""
     return {
         "key": gr.Dropdown([("none", "")] + [(key, key) for key in KEYS], value="",
                            allow_custom_value=True, label="key", elem_id=f"{prefix}key"),
@@ -53,7 +54,7 @@ def steering_controls(gr, prefix: str) -> dict[str, Any]:
         "low": gr.Textbox(label="lowest pitch (e.g. C3 or 48)", elem_id=f"{prefix}low"),
         "high": gr.Textbox(label="highest pitch (e.g. C6 or 84)", elem_id=f"{prefix}high"),
         "end_on_tonic": gr.Checkbox(label="end on the tonic (needs a key)",
-                                    elem_id=f"{prefix}end-on-tonic"),
+                                    elem_id=f"{prefix}end-on-tonic", visible=end_on_tonic),
     }  # fmt: skip
 
 
