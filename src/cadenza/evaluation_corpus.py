@@ -133,11 +133,17 @@ def rebuild_from_music21(record: dict, vocabulary: Vocabulary, need_training: bo
             else {}
         )
         fraction = None if subset else record["validation_fraction"]
-        prepare_corpus(
-            [root / path for path in files], output, settings, fraction,
-            progress=sys.stderr.isatty(),
-            sources=["music21 corpus (rebuilt for evaluation)"], **split,
-        )  # fmt: skip
+        try:
+            prepare_corpus(
+                [root / path for path in files], output, settings, fraction,
+                progress=sys.stderr.isatty(),
+                sources=["music21 corpus (rebuilt for evaluation)"], **split,
+            )  # fmt: skip
+        except CadenzaError as error:  # e.g. the representation gained tokens since
+            raise CadenzaError(
+                f"the corpus cannot be rebuilt from music21 as the model was trained on it "
+                f"({error}); this Cadenza encodes it otherwise, so retrain the model"
+            ) from None
     problem = _checked(output, record)
     if problem:
         raise CadenzaError(f"{output}: {problem}")
