@@ -116,7 +116,8 @@ def piece_figures(score) -> dict[str, float]:
 
 def set_row(label: str, pieces: list) -> tuple[str, str]:
     """One table row (mean ± std per column) and the set's voice ranges."""
-    from cadenza.evaluation_music import pitch_span, voice_range_table
+    from cadenza.evaluation.music import voice_range_table
+    from cadenza.evaluation.music_report import pitch_span
     from cadenza.metrics.distribution import summary
 
     found = [piece_figures(score) for score in pieces]

@@ -6,7 +6,7 @@
 Two small models learn the Bach chorales inside music21: chord-lstm on `chord` tokens and
 attention-lstm on `pitch-duration` events (`cadenza prepare --corpus bach`, `cadenza train
 --max-minutes`, default presets). For each model and temperature, `--pieces` pieces are
-generated from nothing and judged with `cadenza.evaluation_music.judge_run` (the code behind
+generated from nothing and judged with `cadenza.evaluation.music.judge_run` (the code behind
 `cadenza evaluate --pieces`): their metrics beside the training pieces', and the copy check
 beside the held-out pieces'. Then the constraints: pieces continuing random training windows,
 sampled at temperature 1 and greedily, without and with `--key C --scale major`,
@@ -51,7 +51,8 @@ def prepare_and_train(cadenza: str, folder: Path, name: str, minutes: float) -> 
 
 
 def judge(run: Path, name: str, pieces: int, temperature: float) -> dict:
-    from cadenza.evaluation_music import JudgeSettings, format_judgement, judge_run
+    from cadenza.evaluation.music import JudgeSettings, judge_run
+    from cadenza.evaluation.music_report import format_judgement
 
     result = judge_run(run, settings=JudgeSettings(pieces=pieces, temperature=temperature))
     print(f"\n{name}, temperature {temperature}\n{format_judgement(result, MODELS[name][2])}")

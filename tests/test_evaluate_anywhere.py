@@ -82,7 +82,7 @@ def test_a_builtin_model_is_evaluated_on_its_music21_validation_pieces(
 
 
 def test_a_rebuilt_corpus_with_other_validation_pieces_is_refused(project, capsys):
-    from cadenza.evaluation_corpus import _checked
+    from cadenza.evaluation.corpus import _checked
 
     run = project / "runs" / "mine"
     record = json.loads((run / "config.json").read_text())["corpus"]

@@ -5,11 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from cadenza import evaluation_music
 from cadenza.cli import main
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
-from cadenza.evaluation_music import JudgeSettings, PieceReader, bar_symbols, judge_run
+from cadenza.evaluation import music as evaluation_music
+from cadenza.evaluation.copy_check import bar_symbols
+from cadenza.evaluation.music import JudgeSettings, PieceReader, judge_run
 from cadenza.music import Note, Score, TimeSignature, Track
 from cadenza.training.bundle import load_bundle
 from tests.conftest import make_score, write_song
@@ -122,6 +123,6 @@ def test_bad_piece_settings_are_refused_before_the_validation_pass(tmp_path, cap
     def never(*args):
         raise AssertionError("the validation pass ran before the settings were checked")
 
-    monkeypatch.setattr("cadenza.evaluation.evaluate_run", never)
+    monkeypatch.setattr("cadenza.evaluation.accuracy.evaluate_run", never)
     assert main(["evaluate", str(tmp_path), "--ngram", "0"]) == 2
     assert "--pieces and --ngram must be at least 1, got 20, 0" in capsys.readouterr().err

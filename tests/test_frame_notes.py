@@ -15,8 +15,8 @@ import torch
 from cadenza.cli import main
 from cadenza.corpus.frames import SPLITS, FrameDataset, write_frame_dataset
 from cadenza.corpus.store import Corpus
-from cadenza.evaluation_frame_notes import frame_log_probs
-from cadenza.evaluation_frames import evaluate_frames
+from cadenza.evaluation.frame_notes import frame_log_probs
+from cadenza.evaluation.frames import evaluate_frames
 from cadenza.generation.generate import generate_ids
 from cadenza.generation.sampling import SamplingConfig
 from cadenza.models.chord_lstm import ChordLSTM, ChordLSTMConfig

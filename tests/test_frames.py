@@ -25,7 +25,7 @@ from cadenza.corpus.frames import (
 from cadenza.corpus.store import Corpus
 from cadenza.corpus.worker import content_hash
 from cadenza.errors import CadenzaError
-from cadenza.evaluation_frames import (
+from cadenza.evaluation.frames import (
     bernoulli_key_probabilities,
     bernoulli_log_probs,
     choose_weight,

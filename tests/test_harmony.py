@@ -210,7 +210,8 @@ def test_a_chorale_samples_as_music21_chordifies_it(chorale_path):
 
 
 def test_voice_range_table_beside_the_training_data():
-    from cadenza.evaluation_music import _voice_range_lines, voice_range_table
+    from cadenza.evaluation.music import voice_range_table
+    from cadenza.evaluation.music_report import _voice_range_lines
 
     other = four_voices((79, 62, 55, 43), (-1, 60, 57, 45))
     scores = {"training": [MOTION, other], "validation": [other], "generated": [chords_score()]}
@@ -229,7 +230,8 @@ def test_voice_range_table_beside_the_training_data():
 @pytest.mark.slow
 def test_evaluate_pieces_shows_four_voice_rows_for_four_track_pieces(request, monkeypatch):
     run = request.getfixturevalue("chord_run")
-    from cadenza.evaluation_music import JudgeSettings, PieceReader, format_judgement, judge_run
+    from cadenza.evaluation.music import JudgeSettings, PieceReader, judge_run
+    from cadenza.evaluation.music_report import format_judgement
 
     decode = PieceReader.score
     monkeypatch.setattr(  # every piece as four copies of its one track: four "voices"

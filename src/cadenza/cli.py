@@ -106,7 +106,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Handle `cadenza evaluate`."""
-    from cadenza.evaluation import evaluate_run, format_evaluation
+    from cadenza.evaluation.accuracy import evaluate_run, format_evaluation
     from cadenza.generation.phrases import is_musegan_run
     from cadenza.pretrained import available
 
@@ -118,7 +118,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     args.run = _model_folder(args)
     output = output or args.run
     if is_musegan_run(args.run) and args.model:  # not into the package's own folder
-        from cadenza.evaluation_musegan import evaluate_musegan, format_musegan_evaluation
+        from cadenza.evaluation.musegan import evaluate_musegan, format_musegan_evaluation
 
         result = evaluate_musegan(args.run, args.phrases, args.seed, output)
         print(format_musegan_evaluation(result))
@@ -130,13 +130,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return run_evaluate_musegan(args)
 
     if args.frames_nll:
-        from cadenza.evaluation_frames import evaluate_frames, format_frames_nll
+        from cadenza.evaluation.frames import evaluate_frames, format_frames_nll
 
         print(format_frames_nll(evaluate_frames(args.run, args.corpus)))
         return 0
     if args.pieces < 0:
         raise CadenzaError(f"--pieces must be 0 or more, got {args.pieces}")
-    from cadenza.evaluation_music import JudgeSettings, format_judgement, judge_run
+    from cadenza.evaluation.music import JudgeSettings, judge_run
+    from cadenza.evaluation.music_report import format_judgement
 
     settings = (  # checked before the validation pass, which takes a while
         JudgeSettings(args.pieces, args.ngram, args.temperature, args.top_p, seed=args.seed)
@@ -145,7 +146,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     )
     use_threads("train", args.threads)  # batches of windows
     if args.corpus is None:  # found (or rebuilt) once for both passes
-        from cadenza.evaluation_corpus import find_run_corpus
+        from cadenza.evaluation.corpus import find_run_corpus
         from cadenza.training.bundle import load_bundle
 
         args.corpus = find_run_corpus(load_bundle(args.run), need_training=settings is not None)

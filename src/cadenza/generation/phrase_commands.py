@@ -161,7 +161,7 @@ def _join(phrases: list[np.ndarray], values: list[np.ndarray], bars: int):
 
 def run_evaluate_musegan(args: argparse.Namespace) -> int:
     """`cadenza evaluate RUN` for a musegan run."""
-    from cadenza.evaluation_musegan import evaluate_musegan, format_musegan_evaluation
+    from cadenza.evaluation.musegan import evaluate_musegan, format_musegan_evaluation
 
     check_seed(args.seed)
     result = evaluate_musegan(args.run, args.phrases, args.seed)

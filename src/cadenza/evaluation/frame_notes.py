@@ -25,7 +25,7 @@ import torch
 
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
-from cadenza.evaluation_frames import (
+from cadenza.evaluation.frames import (
     bernoulli_key_probabilities,
     bernoulli_log_probs,
     piece_batches,

@@ -10,10 +10,11 @@
    distance |mean_generated - mean_training| / std_training, and the overlap area of the two
    sets' value distributions (Gaussian kernel density estimates, as the MGEval papers compare
    distributions). Pieces of four tracks also get each voice's range, set beside the others'.
-3. Copy check against the training pieces: the longest run of steps (tokens, or events for
-   pitch-duration) and of bars that a piece shares with any one training piece, and the share
-   of its n-grams found in the training data; for the generated pieces and, as the yardstick,
-   for the held-out real pieces, which no model has seen.
+3. Copy check against the training pieces (copy_check.py): the longest run of steps and of
+   bars that a piece shares with any one training piece, and the share of its n-grams found
+   in the training data; for the generated pieces and, as the yardstick, for the held-out
+   real pieces, which no model has seen.
+The text table and the histograms are made by music_report.py.
 """
 
 from __future__ import annotations
@@ -28,24 +29,23 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from cadenza.atomic import atomic_path, write_text_atomic
+from cadenza.atomic import write_text_atomic
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
-from cadenza.evaluation_corpus import open_run_corpus
+from cadenza.evaluation.copy_check import copy_check
+from cadenza.evaluation.corpus import open_run_corpus
 from cadenza.generation.compose import check_seed
 from cadenza.generation.events import generate_events
 from cadenza.generation.generate import generate_ids
 from cadenza.generation.sampling import SamplingConfig
-from cadenza.metrics.copying import CopyIndex, shared_ngram_share
 from cadenza.metrics.distribution import overlap_area, standardized_distance, summary
-from cadenza.metrics.harmony import FOUR_VOICES, VOICE_NAMES, harmony_metrics, voice_ranges
-from cadenza.metrics.musical import STEPS_PER_QUARTER, measure_steps, score_metrics
+from cadenza.metrics.harmony import FOUR_VOICES, harmony_metrics, voice_ranges
+from cadenza.metrics.musical import score_metrics
 from cadenza.metrics.musical import sequence_metrics as repetition_metrics
 from cadenza.models import model_kind
 from cadenza.music.score import Score
 from cadenza.representations import get_representation
 from cadenza.representations.pitch_duration import END, START
-from cadenza.representations.pitch_names import PITCH_NAMES
 from cadenza.training.bundle import Bundle, load_bundle
 
 MAX_METRIC_PIECES = 1000  # training pieces whose metrics are measured (a seeded sample beyond)
@@ -93,21 +93,6 @@ class PieceReader:
     def score(self, ids: np.ndarray) -> Score:
         """The piece as music, decoded as `cadenza generate` would write it."""
         return self.representation.decode(self.vocabulary.decode(ids))
-
-
-def bar_symbols(score: Score) -> list[tuple]:
-    """One symbol per bar: its notes as (grid position in the bar, pitch, length in steps)."""
-    track = score.merged()
-    measure = measure_steps(score)
-    starts = np.round(track.onsets * STEPS_PER_QUARTER).astype(np.int64)
-    lengths = np.round(track.durations * STEPS_PER_QUARTER).astype(np.int64)
-    bars: list[list[tuple]] = [
-        [] for _ in range(int(starts.max()) // measure + 1 if len(starts) else 0)
-    ]
-    notes = zip(starts.tolist(), track.pitches.tolist(), lengths.tolist(), strict=True)
-    for start, pitch, length in notes:
-        bars[start // measure].append((start % measure, pitch, length))
-    return [tuple(sorted(bar)) for bar in bars]
 
 
 def generate_pieces(
@@ -178,11 +163,13 @@ def judge_run(
         "the Gaussian kernel density estimates of the two sets' values",
         "metrics": _compare(values),
         "voice_ranges": voice_range_table(scores),
-        "copy": _copy_check(reader, training, sets, titles, settings.ngram),
+        "copy": copy_check(reader, training, sets, titles, settings.ngram),
     }
     output = Path(output or run)
     output.mkdir(parents=True, exist_ok=True)
     write_text_atomic(output / "music-evaluation.json", json.dumps(_plain(result), indent=1))
+    from cadenza.evaluation.music_report import plot_judgement  # matplotlib: only here
+
     plot_judgement(values, result, output / "music-evaluation.png")
     return result
 
@@ -243,44 +230,6 @@ def _extreme(pick, values: np.ndarray) -> float:
     return float(pick(finite)) if len(finite) else math.nan
 
 
-def _copy_check(reader, training, sets, titles: dict[str, list[str]], n: int) -> dict:
-    step_index = CopyIndex([reader.steps(ids) for ids in training])
-    bar_index = CopyIndex([bar_symbols(reader.score(ids)) for ids in training])
-    checked = {}
-    for name in ("generated", "validation"):
-        rows = []
-        for ids, title in zip(sets[name], titles[name], strict=True):
-            steps = reader.steps(ids)
-            run = step_index.longest_run(steps)
-            bars = bar_index.longest_run(bar_symbols(reader.score(ids)))
-            source = titles["training"][run.reference] if run.reference is not None else None
-            rows.append({
-                "piece": title,
-                "steps": len(steps),
-                "longest_run": run.length,
-                "copied_from": source,
-                "longest_bar_run": bars.length,
-                "ngram_share": shared_ngram_share(step_index.match_lengths(steps), n),
-            })  # fmt: skip
-        checked[name] = {"pieces": rows, **_copy_summary(rows)}
-    return checked
-
-
-def _copy_summary(rows: list[dict]) -> dict:
-    runs = [row["longest_run"] for row in rows]
-    bars = [row["longest_bar_run"] for row in rows]
-    longest = max(rows, key=lambda row: row["longest_run"])
-    return {
-        "longest_run_median": float(np.median(runs)),
-        "longest_run_max": int(max(runs)),
-        "longest_run_max_piece": longest["piece"],
-        "longest_run_max_from": longest["copied_from"],
-        "longest_bar_run_median": float(np.median(bars)),
-        "longest_bar_run_max": int(max(bars)),
-        "ngram_share_mean": summary([row["ngram_share"] for row in rows])["mean"],
-    }
-
-
 def _plain(value):
     """NaN and infinity as null for JSON."""
     if isinstance(value, dict):
@@ -290,118 +239,3 @@ def _plain(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def format_judgement(result: dict, unit: str) -> str:
-    """The metrics table and the copy check as text."""
-    lines = [
-        f"{'metric':<24} {'training':>16} {'held-out':>16} {'generated':>16} "
-        f"{'distance':>8} {'overlap':>7}"
-    ]
-    for metric, row in result["metrics"].items():
-        cells = [f"{row[name]['mean']:>8.3f} ± {row[name]['std']:<5.3f}" for name in SETS]
-        lines.append(
-            f"{metric:<24} " + " ".join(f"{cell:>16}" for cell in cells)
-            + f" {row['distance']:>8.2f} {row['overlap']:>7.2f}"
-        )  # fmt: skip
-    lines += _voice_range_lines(result.get("voice_ranges", {}))
-    n = result["settings"]["ngram"]
-    copy = result["copy"]
-    lines += [
-        "",
-        f"distance = {result['distance']}",
-        "",
-        f"copy check against the training pieces{'':<8} {'generated':>10} {'held-out':>10}",
-    ]
-    for label, key, shown in (
-        (f"longest shared run, median ({unit})", "longest_run_median", "{:>10.1f}"),
-        (f"longest shared run, max ({unit})", "longest_run_max", "{:>10d}"),
-        ("longest shared run of bars, median", "longest_bar_run_median", "{:>10.1f}"),
-        ("longest shared run of bars, max", "longest_bar_run_max", "{:>10d}"),
-        (f"share of {n}-grams found in training", "ngram_share_mean", "{:>10.1%}"),
-    ):
-        cells = " ".join(shown.format(copy[name][key]) for name in ("generated", "validation"))
-        lines.append(f"{label:<46} {cells}")
-    for name in ("generated", "validation"):
-        found = copy[name]
-        if found["longest_run_max_from"] is not None:
-            lines.append(
-                f"the longest: {found['longest_run_max_piece']} shares {found['longest_run_max']} "
-                f"{unit} with {found['longest_run_max_from']}"
-            )
-    return "\n".join(lines)
-
-
-def pitch_span(low: float, high: float) -> str:
-    """ "C4-A5 (60-81)", or "silent" for a voice without notes."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return "silent"
-    return f"{PITCH_NAMES[int(low)]}-{PITCH_NAMES[int(high)]} ({low:.0f}-{high:.0f})"
-
-
-def _voice_range_lines(table: dict[str, list]) -> list[str]:
-    """Each voice's range (lowest-highest over the pieces) in every set that has four voices."""
-    if not table:
-        return []
-    names = [name for name in SETS if name in table]
-    lines = ["", f"{'voice range':<24} " + " ".join(f"{LABELS[name]:>16}" for name in names)]
-    for number, voice in enumerate(VOICE_NAMES):
-        cells = [pitch_span(*table[name][number]) for name in names]
-        lines.append(f"{voice:<24} " + " ".join(f"{cell:>16}" for cell in cells))
-    return lines
-
-
-def plot_judgement(values: dict[str, dict[str, list]], result: dict, path: Path) -> Path:
-    """One histogram per metric (training, held-out, generated) and per copy figure."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    metrics = list(result["metrics"])
-    copy_figures = {
-        "longest_run": "longest shared run (steps)",
-        "longest_bar_run": "longest shared run (bars)",
-        "ngram_share": "n-gram share",
-    }
-    rows = -(-(len(metrics) + len(copy_figures)) // 4)
-    figure, axes = plt.subplots(rows, 4, figsize=(16, 3.2 * rows), dpi=90, squeeze=False)
-    panels = iter(axes.flat)
-    for metric, axis in zip(metrics, panels, strict=False):
-        row = result["metrics"][metric]
-        _histograms(axis, {name: values[name].get(metric, []) for name in SETS})
-        axis.set_title(f"{metric}\ndistance {row['distance']:.2f}, overlap {row['overlap']:.2f}",
-                       fontsize=9)  # fmt: skip
-    for (key, title), axis in zip(copy_figures.items(), panels, strict=False):
-        found = {name: [p[key] for p in result["copy"][name]["pieces"]] for name in SETS[1:]}
-        _histograms(axis, found)
-        axis.set_title(f"copy check: {title}", fontsize=9)
-    for axis in panels:
-        axis.axis("off")
-    axes.flat[0].legend(fontsize=8)
-    figure.tight_layout()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png")
-    plt.close(figure)
-    return path
-
-
-COLORS = {"training": "0.6", "validation": "tab:blue", "generated": "tab:orange"}
-LABELS = {"training": "training", "validation": "held-out", "generated": "generated"}
-
-
-def _histograms(axis, sets: dict[str, list]) -> None:
-    finite = {
-        name: np.asarray(v, float)[np.isfinite(np.asarray(v, float))] for name, v in sets.items()
-    }
-    pooled = np.concatenate(list(finite.values()))
-    if not len(pooled):
-        return
-    bins = np.histogram_bin_edges(pooled, bins=20)
-    for name, data in finite.items():
-        if len(data):
-            filled = name == "training"
-            axis.hist(
-                data, bins=bins, density=True, color=COLORS[name], alpha=0.5 if filled else 1,
-                histtype="stepfilled" if filled else "step", label=LABELS[name],
-            )  # fmt: skip

@@ -17,7 +17,7 @@ import torch
 from cadenza.atomic import write_text_atomic
 from cadenza.corpus.store import describe_validation
 from cadenza.errors import CadenzaError
-from cadenza.evaluation_corpus import open_run_corpus
+from cadenza.evaluation.corpus import open_run_corpus
 from cadenza.generation.generate import without_onednn
 from cadenza.models import model_kind
 from cadenza.representations.pitch_duration import pair_lookup
