@@ -129,3 +129,18 @@ def test_the_key_flag_is_the_key_a_notes_model_states(bundle, chorale):
     melody = check_melody(bundle, chorale.with_tracks([chorale.tracks[0]]), "bwv269")
     given = harmonize(bundle, melody, ComposeSettings(), Constraints(key=parse_key("E minor")))
     assert given.tokens[given.tokens.index("Bar_3/4") - 1] == "Key_16"  # --key over the file's
+
+
+def test_forced_tokens_are_read_in_one_pass(bundle, chorale, monkeypatch):
+    calls = []
+    forward = type(bundle.model).forward
+
+    def counting(model, tokens, targets=None, state=None):
+        calls.append(tokens.shape[1])
+        return forward(model, tokens, targets, state)
+
+    monkeypatch.setattr(type(bundle.model), "forward", counting)
+    melody = check_melody(bundle, chorale.with_tracks([chorale.tracks[0]]), "bwv269")
+    composition = harmonize(bundle, melody, ComposeSettings(seed=0), None)
+    assert sum(calls) <= len(composition.tokens)  # no token read twice
+    assert max(calls[1:]) > 1 and len(calls) < 0.9 * len(composition.tokens)  # runs together

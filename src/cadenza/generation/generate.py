@@ -81,19 +81,27 @@ def _sample_after(bundle, primer, length, sampling, generator, steering, grammar
         last, state = torch.log(counts.clamp(min=1e-9)), None
     representation = bundle.representation()
     end = bundle.vocabulary.index.get(representation.end_token or "", -1)
-    produced = []
-    for step in range(length):
-        allowed = _allowed(steering, grammar, step)
-        token = sample_next(last, sampling, generator, allowed)
+    produced, unread = [], []  # unread: chosen, not yet read by the model
+    while len(produced) < length:
+        allowed = _allowed(steering, grammar, len(produced))
+        forced = allowed is not None and int(allowed.sum()) == 1
+        if unread and not forced:
+            logits, _, state = model(torch.tensor([unread]), state=state)  # (1, U, V)
+            last, unread = logits[0, -1], []
+        # A token that the grammar forces (a given note, a bar line) needs no logits: runs of
+        # them are read in one pass, as the cache reads any chunk (harmonize: a quarter of
+        # the tokens).
+        token = (
+            int(allowed.nonzero()[0]) if forced else sample_next(last, sampling, generator, allowed)
+        )
         produced.append(token)
+        unread.append(token)
         if steering:
             steering.push((token,))
         if grammar is not None:
             grammar.push(token)
         if token == end or getattr(grammar, "finished", False):  # the piece (or part) is over
             break
-        logits, _, state = model(torch.tensor([[token]]), state=state)  # (1, 1, V)
-        last = logits[0, -1]
     return produced
 
 

@@ -210,8 +210,10 @@ class Transformer(nn.Module):
         """Logits for the token after each position (B, T, V); loss when targets are given;
         the cache after the last token (the module docstring says how it slides)."""
         B, T = tokens.shape
-        if state is None and tokens.shape[1] <= self.config.context:
+        if state is None and self.config.context >= T:
             logits, state = self._extend(tokens, None)  # training takes this one pass
+        elif state is not None and state.length + T <= self.config.context:
+            logits, state = self._extend(tokens, state)  # a generation step: the cache has room
         else:
             logits, state = self._read_in_chunks(tokens, state)
         loss = None
