@@ -144,3 +144,18 @@ def test_forced_tokens_are_read_in_one_pass(bundle, chorale, monkeypatch):
     composition = harmonize(bundle, melody, ComposeSettings(seed=0), None)
     assert sum(calls) <= len(composition.tokens)  # no token read twice
     assert max(calls[1:]) > 1 and len(calls) < 0.9 * len(composition.tokens)  # runs together
+
+
+def test_max_repeat_and_end_on_tonic_act_on_notes_in_the_grammar(bundle):
+    from cadenza.generation.compose import compose
+    from cadenza.generation.constraints import Constraints
+    from cadenza.music.keys import parse_key
+
+    rules = Constraints(key=parse_key("C"), max_repeat=1, end_on_tonic=True)
+    settings = ComposeSettings(primer="none", length=400, key="C", seed=2)
+    composition = compose(bundle, settings, rules)
+    for track in composition.score.tracks:
+        assert not np.any(np.diff(track.pitches) == 0), "a pitch repeated with --max-repeat 1"
+    if composition.tokens[-1] == "END":  # ended by the model: on the tonic chord
+        latest = [int(t.pitches[-1]) for t in composition.score.tracks if len(t)]
+        assert {p % 12 for p in latest} <= {0, 4, 7} and min(latest) % 12 == 0

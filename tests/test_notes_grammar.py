@@ -129,3 +129,36 @@ def test_no_parallels_bans_parallel_fifths_and_octaves_only():
     for token in opening:
         plain.push(INDEX[token])
     assert plain.allowed()[INDEX["Pitch_67"]]  # only asked for: off by default
+
+
+def _push(grammar: NotesGrammar, tokens: str) -> None:
+    for token in tokens.split():
+        grammar.push(INDEX[token])
+
+
+def _allowed(grammar: NotesGrammar) -> set[str]:
+    return {TOKENS[i] for i in np.flatnonzero(grammar.allowed())}
+
+
+def test_max_repeat_bans_a_pitch_after_n_in_a_row_in_its_track():
+    grammar = NotesGrammar(TOKENS, monophonic_tracks=[0], max_repeat=2)
+    _push(grammar, "START Track_0 Program_0 Track_1 Program_0 Bar_4/4")
+    _push(grammar, "Pos_0 Track_0 Pitch_60 Dur_12 Track_1 Pitch_48 Dur_12")
+    _push(grammar, "Pos_12 Track_0 Pitch_60 Dur_12 Track_1")
+    assert "Pitch_48" in _allowed(grammar)  # track 1 played 48 once
+    _push(grammar, "Pitch_50 Dur_12 Pos_24 Track_0")
+    assert "Pitch_60" not in _allowed(grammar) and "Pitch_62" in _allowed(grammar)
+    _push(grammar, "Pitch_62 Dur_12 Pos_36 Track_0")
+    assert "Pitch_60" in _allowed(grammar)  # the run was broken
+
+
+def test_end_on_tonic_opens_end_only_after_the_tonic_chord():
+    grammar = NotesGrammar(TOKENS, key=2, end_on_tonic=True)  # D major
+    _push(grammar, "START Track_0 Program_0 Track_1 Program_0 Tempo_120 Key_2 Bar_4/4")
+    _push(grammar, "Pos_0 Track_0 Pitch_69 Dur_48 Track_1 Pitch_57 Dur_48")  # A over A
+    assert "END" not in _allowed(grammar) and "Bar" in _allowed(grammar)
+    _push(grammar, "Bar Pos_0 Track_0 Pitch_66 Dur_48 Track_1 Pitch_50 Dur_48")  # F# over D
+    assert "END" in _allowed(grammar)
+    plain = NotesGrammar(TOKENS)
+    _push(plain, "START Track_0 Program_0 Bar_4/4 Pos_0 Track_0 Pitch_69 Dur_48")
+    assert "END" in _allowed(plain)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import torch
@@ -302,9 +302,11 @@ class Steering:
 
 def grammar_options(bundle, constraints: Constraints | None) -> dict:
     """The rules of `constraints` that the run's sampling grammar applies (--no-parallels;
-    --key, stated by representations with a key token); one sentence when the run's
-    representation has no rule for --no-parallels."""
-    if constraints is None or (not constraints.no_parallels and constraints.key is None):
+    --key, stated by representations with a key token; --max-repeat and --end-on-tonic, in
+    notes rather than tokens); one sentence when the run's representation has no rule for
+    --no-parallels."""
+    wanted = constraints and (constraints.no_parallels or constraints.key or constraints.max_repeat)
+    if not wanted:
         return {}
     from dataclasses import fields
 
@@ -319,7 +321,20 @@ def grammar_options(bundle, constraints: Constraints | None) -> dict:
     if constraints.key is not None and "key" in options:
         key = constraints.key
         chosen["key"] = key.tonic_pitch_class + (12 if key.minor else 0)
+    for rule in ("max_repeat", "end_on_tonic"):
+        if getattr(constraints, rule) and rule in options:
+            chosen[rule] = getattr(constraints, rule)
     return chosen
+
+
+def left_to_steering(constraints: Constraints | None, grammar_rules: dict) -> Constraints | None:
+    """`constraints` without the rules that the grammar applies instead (`grammar_options`)."""
+    if constraints is None:
+        return None
+    taken = {rule: False if rule == "end_on_tonic" else 0 for rule in grammar_rules}
+    taken.pop("key", None)  # the scale still masks pitches by the key
+    taken.pop("no_parallels", None)
+    return replace(constraints, **taken) if taken else constraints
 
 
 def steering_for(

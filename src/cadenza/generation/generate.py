@@ -18,7 +18,12 @@ from pathlib import Path
 import torch
 
 from cadenza.errors import CadenzaError
-from cadenza.generation.constraints import Constraints, grammar_options, steering_for
+from cadenza.generation.constraints import (
+    Constraints,
+    grammar_options,
+    left_to_steering,
+    steering_for,
+)
 from cadenza.generation.sampling import SamplingConfig, sample_next
 from cadenza.models import model_kind
 from cadenza.training.bundle import Bundle
@@ -38,11 +43,14 @@ def generate_ids(
     `constraints` mask the logits at every step (generation/constraints.py); so does the
     representation's grammar, or `grammar` when given (already primed: generation/forcing.py)."""
     tokens = bundle.vocabulary.tokens
-    representation = bundle.representation(**grammar_options(bundle, constraints))
+    rules = grammar_options(bundle, constraints)
+    representation = bundle.representation(**rules)
     if not primer and representation.opening_tokens():
         primer = bundle.vocabulary.encode(representation.opening_tokens()).tolist()
     history = [(token,) for token in primer]
-    steering = steering_for(constraints, representation, tokens, length, history)
+    steering = steering_for(
+        left_to_steering(constraints, rules), representation, tokens, length, history
+    )
     if grammar is None:
         grammar = representation.grammar(tokens)
         for token in primer if grammar is not None else ():

@@ -148,6 +148,8 @@ class NotesRepresentation:
     track_ranges: tuple[tuple[int, int], ...] = ()  # also a fact: (lowest, highest) per track
     no_parallels: bool = False  # a sampling rule (`--no-parallels`), not a setting of the tokens
     key: int | None = None  # a sampling rule (`--key`): the `Key_k` the header must state
+    max_repeat: int = 0  # a sampling rule (`--max-repeat`): notes of one pitch in a row, per voice
+    end_on_tonic: bool = False  # a sampling rule (`--end-on-tonic`, with `key`)
     name: str = "notes"
     keeps_tracks = True  # prepare must not merge the tracks: the tokens name them
     streams = 1
@@ -246,7 +248,10 @@ class NotesRepresentation:
         """The sampling grammar over vocabulary `tokens` (representations/notes_grammar.py)."""
         from cadenza.representations.notes_grammar import NotesGrammar
 
-        return NotesGrammar(tokens, self.monophonic_tracks, self.no_parallels, self.key)
+        return NotesGrammar(
+            tokens, self.monophonic_tracks, self.no_parallels, self.key,
+            self.max_repeat, self.end_on_tonic,
+        )  # fmt: skip
 
     def corpus_facts(self, pieces: Iterable[Sequence[str]]) -> dict:
         """What the training pieces show that sampling needs: the monophonic tracks, and

@@ -15,7 +15,11 @@ that every generated sequence decodes to a well-formed score:
 - a monophonic track (a voice that sings one note at a time, as the training data shows)
   never starts a note while its previous note still sounds, nor two notes at one position;
 - a position is offered only where some track can start a note, so no choice leads to a
-  dead end: a bar token and END are always open between notes.
+  dead end: a bar token and END are always open between notes;
+- sampling rules, when asked: no more than `max_repeat` notes of one pitch in a row in a
+  track (`--max-repeat`); END only after the tonic chord of `key` (`--end-on-tonic`: every
+  track's latest pitch in the tonic triad, the lowest on the tonic), so a piece that never
+  reaches it runs to the length limit.
 """
 
 from __future__ import annotations
@@ -86,9 +90,13 @@ class NotesGrammar:
         monophonic_tracks: Iterable[int] = (),
         no_parallels: bool = False,
         key: int | None = None,
+        max_repeat: int = 0,
+        end_on_tonic: bool = False,
     ) -> None:
         self._tokens = list(tokens)
         self.no_parallels, self.key = no_parallels, key
+        self.max_repeat, self.end_on_tonic = max_repeat, end_on_tonic and key is not None
+        self.repeats: dict[int, tuple[int, int]] = {}  # track -> (latest pitch, notes in a row)
         self.previous: dict[int, int] = {}  # track -> pitch of its latest note before here
         self.families = _Families(tokens)
         self.monophonic = frozenset(int(t) for t in monophonic_tracks)
@@ -148,7 +156,19 @@ class NotesGrammar:
         return self.families.mask("Key") | self.families.mask("Meter")
 
     def _bar_or_end(self) -> np.ndarray:
-        return self.families.mask("Bar") | self.families.mask("Meter") | self.families.mask("END")
+        mask = self.families.mask("Bar") | self.families.mask("Meter")
+        return mask | self.families.mask("END") if self._may_end() else mask
+
+    def _may_end(self) -> bool:
+        """END is open, unless --end-on-tonic waits for the tonic chord."""
+        if not self.end_on_tonic:
+            return True
+        latest = {**self.previous, **self.pitch_here}  # each track's latest pitch
+        if not latest:
+            return False
+        tonic = self.key % 12
+        triad = {tonic, (tonic + (3 if self.key >= 12 else 4)) % 12, (tonic + 7) % 12}
+        return {p % 12 for p in latest.values()} <= triad and min(latest.values()) % 12 == tonic
 
     def _free(self, track: int, time: int) -> bool:
         return track not in self.monophonic or self.sounding_until.get(track, -1) <= time
@@ -175,6 +195,9 @@ class NotesGrammar:
     def _open_pitches(self) -> np.ndarray:
         lowest = self.pitch_here.get(self.track, -1) + 1
         banned = self._parallel_pitches() if self.no_parallels else set()
+        pitch, run = self.repeats.get(self.track, (-1, 0))
+        if self.max_repeat and run >= self.max_repeat:
+            banned.add(pitch)
         return self.families.mask("Pitch", (p for p in range(lowest, 128) if p not in banned))
 
     def _parallel_pitches(self) -> set[int]:
@@ -217,7 +240,14 @@ class NotesGrammar:
         self.state = _BAR
 
     def _push_start(self, _value: int) -> None:
-        self.__init__(self._tokens, self.monophonic, self.no_parallels, self.key)  # a new piece
+        self.__init__(
+            self._tokens,
+            self.monophonic,
+            self.no_parallels,
+            self.key,
+            self.max_repeat,
+            self.end_on_tonic,
+        )  # a new piece
         self.state = _HEADER
 
     def _push_fim(self, _value: int) -> None:
@@ -268,6 +298,8 @@ class NotesGrammar:
 
     def _push_pitch(self, value: int) -> None:
         self.pitch_here[self.track] = value
+        pitch, run = self.repeats.get(self.track, (-1, 0))
+        self.repeats[self.track] = (value, run + 1 if value == pitch else 1)
         self.state = _PITCH
 
     def _push_vel(self, _value: int) -> None:
