@@ -77,6 +77,17 @@ class ModelKind:
     attach: Callable[[nn.Module, Vocabulary], None] | None = None
     training: TrainingDefaults = TrainingDefaults()
 
+    @property
+    def makes_phrases(self) -> bool:
+        """Whether the model makes whole piano-roll phrases from noise (a GAN, trained by
+        training/gan.py) rather than tokens one step after another."""
+        return self.tokens_per_step == 0
+
+    @property
+    def pairs(self) -> bool:
+        """Whether one step of the model is a (pitch, duration) pair of tokens."""
+        return self.tokens_per_step == 2
+
 
 MODELS = {
     "chord-lstm": ModelKind(ChordLSTM, ChordLSTMConfig, CHORD_LSTM_PRESETS, 1, _one_stream_sizes),

@@ -6,7 +6,7 @@ the generator takes one step on -mean critic(fake). Both use Adam (betas 0.5, 0.
 Generative Deep Learning does. An epoch shows the critic every training phrase once.
 
 The run folder, checkpoints, `--resume`, `--max-minutes`, the progress bar, the CSV log and
-the bundle are the same as for the token models (training/train.py). A GAN has no validation
+the bundle's config are the same as for the token models (training/run.py). A GAN has no validation
 loss: the bundle holds the *last* generator, and there is no early stopping (`--patience`,
 `--window` and `--clip` do not apply). Only the generator goes into the bundle; the critic
 lives in the checkpoints, for `--resume`.
@@ -14,7 +14,6 @@ lives in the checkpoints, for `--resume`.
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -26,17 +25,21 @@ from torch.utils.data import DataLoader, Sampler
 
 from cadenza.corpus.phrase_store import PhraseCorpus, is_phrase_corpus
 from cadenza.errors import CadenzaError
-from cadenza.models import preset_config
+from cadenza.models import model_kind, preset_config
 from cadenza.models.musegan import MuseGANConfig, MuseGANCritic, MuseGANGenerator, sample_noise
 from cadenza.representations.pianoroll import PITCHES
-from cadenza.training.train import (
+from cadenza.training.gan_export import export_gan
+from cadenza.training.run import (
     TrainConfig,
-    _attempt_logger,
-    _fit,
-    _is_helper_process,
-    _resolve_config,
-    _start_run_folder,
-    _trainer,
+    attempt_logger,
+    check_run_target,
+    fit,
+    is_helper_process,
+    make_trainer,
+    quiet_lightning,
+    resolve_config,
+    seed_run,
+    start_run_folder,
 )
 
 LOGGED = ("critic_loss", "generator_loss", "gradient_penalty", "wasserstein_distance")
@@ -169,42 +172,38 @@ def train_gan(
     """Train (or resume) a MuseGAN run; return the summary written into the bundle's config."""
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    from cadenza.training.gan_export import export_gan
-
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    quiet_lightning()
     if not is_phrase_corpus(corpus_folder):
         raise CadenzaError(
             f"{corpus_folder}: musegan needs a piano-roll corpus (prepare it with "
             "--representation pianoroll)"
         )
     corpus, run = PhraseCorpus(corpus_folder), Path(run)
-    if config.model != "musegan":
+    if not model_kind(config.model).makes_phrases:
         raise CadenzaError(
             f"{corpus.folder} is a piano-roll corpus: it trains --model musegan, not {config.model}"
         )
-    if run.is_file():
-        raise CadenzaError(f"{run}: is a file; give a folder for the run")
+    check_run_target(run)
     if config.devices != "1" or config.num_nodes != 1:
         raise CadenzaError("musegan trains on one device: use --devices 1 --num-nodes 1")
-    config = _resolve_config(run, corpus, config, resume, given)
+    config = resolve_config(run, corpus, config, resume, given)
     phrases = corpus.phrases[corpus.phrase_indices("train")]
     loader = _loader(phrases, config)
     model_config = preset_config(
         config.model, config.preset, corpus.vocabulary, **config.model_overrides
     )
-    L.seed_everything(config.seed, verbose=False)
-    torch.use_deterministic_algorithms(True)
+    seed_run(config.seed)
     task = MuseGANTask(model_config, config.learning_rate, asdict(GANSettings()))
     # With nothing to monitor, top-1 means the latest: last.ckpt is rewritten every epoch.
     checkpoints = ModelCheckpoint(
         dirpath=run / "checkpoints", filename="last", save_top_k=1, enable_version_counter=False
     )
     # Lightning clips gradients only under automatic optimization; WGAN-GP needs none.
-    trainer = _trainer(replace(config, gradient_clip=0), [checkpoints], _attempt_logger(run))
-    if not resume and not _is_helper_process():
-        _start_run_folder(run, corpus, config)
+    trainer = make_trainer(replace(config, gradient_clip=0), [checkpoints], attempt_logger(run))
+    if not resume and not is_helper_process():
+        start_run_folder(run, corpus, config)
     started = time.perf_counter()
-    _fit(trainer, task, run, resume, corpus.folder, train_dataloaders=loader)
+    fit(trainer, task, run, resume, corpus.folder, train_dataloaders=loader)
     summary = {
         "epochs": trainer.current_epoch,
         "generator_steps": task.critic_updates // task.settings.critic_steps,

@@ -11,13 +11,16 @@ import torch
 from cadenza.atomic import atomic_path
 from cadenza.corpus.phrase_store import PhraseCorpus
 from cadenza.representations.pianoroll import PITCHES, REST
-from cadenza.training.bundle import library_versions, save_bundle
+from cadenza.training.bundle import save_bundle
 from cadenza.training.report import merge_metrics
+from cadenza.training.run import TrainConfig, bundle_config
 
 COLUMNS = ("epoch", "critic_loss", "generator_loss", "gradient_penalty", "wasserstein_distance")
 
 
-def export_gan(run: Path, corpus: PhraseCorpus, config, model_config: dict, task, summary) -> None:
+def export_gan(
+    run: Path, corpus: PhraseCorpus, config: TrainConfig, model_config: dict, task, summary: dict
+) -> None:
     """Write the bundle from the generator's current (last) weights, plus metrics.csv and
     loss.png. The training phrases go into the bundle as its primers, int8 (N, 2, 16, 4), for
     the nearest-phrase check of `generate` and the training-data column of `evaluate`."""
@@ -27,30 +30,22 @@ def export_gan(run: Path, corpus: PhraseCorpus, config, model_config: dict, task
     sources = corpus.phrase_sources(indices)
     titles = sorted({title for title, _ in sources})
     number = {title: i for i, title in enumerate(titles)}
+    # The "token counts" of a roll: sounding steps per pitch.
     counts = np.bincount(phrases[phrases != REST].astype(np.int64), minlength=PITCHES)
-    bundle_config = {
-        "model": {"name": config.model, "preset": config.preset, "config": model_config},
-        "representation": {
-            "name": corpus.vocabulary.representation,
-            "settings": corpus.vocabulary.settings,
-        },
-        "corpus": {"path": str(corpus.folder), "hash": corpus.manifest["corpus_hash"]},
-        "training": asdict(config),
-        "gan": asdict(task.settings),
-        "seed": config.seed,
-        "versions": library_versions(),
-        "results": summary,
-        "train_token_counts": counts.tolist(),  # sounding steps per pitch of the roll
-        "phrase_sources": {
-            "titles": titles,
-            "piece": [number[title] for title, _ in sources],
-            "first_bar": [bar for _, bar in sources],
-        },
+    record = {"path": str(corpus.folder), "hash": corpus.manifest["corpus_hash"]}
+    sources_by_piece = {
+        "titles": titles,
+        "piece": [number[title] for title, _ in sources],
+        "first_bar": [bar for _, bar in sources],
     }
+    config_json = bundle_config(
+        config, model_config, corpus.vocabulary, record, summary, counts,
+        gan=asdict(task.settings), phrase_sources=sources_by_piece,
+    )  # fmt: skip
     rows = merge_metrics(run / "logs", run / "metrics.csv", COLUMNS)
     if rows:
         summary["last_epoch"] = {k: v for k, v in rows[-1].items() if k != "epoch"}
-    save_bundle(run, weights, bundle_config, corpus.vocabulary, torch.from_numpy(phrases))
+    save_bundle(run, weights, config_json, corpus.vocabulary, torch.from_numpy(phrases))
     plot_gan_losses(rows, run / "loss.png")
 
 
