@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from cadenza.atomic import atomic_directory, atomic_path
-from cadenza.corpus.frames_pickle import load_plain_pickle
 from cadenza.corpus.prepare import check_output_folder
 from cadenza.corpus.store import CorpusWriter
 from cadenza.corpus.worker import FileResult, PieceResult, content_hash
 from cadenza.errors import CadenzaError
 from cadenza.music.score import Score
+from cadenza.plain_pickle import load_plain_pickle
 from cadenza.representations.frame_notes import FrameNotesRepresentation
 from cadenza.representations.frames import (
     KEYS,

@@ -3,54 +3,30 @@
 The file (e.g. `Jsb16thSeparated.npz`, used by Coconet and Generative Deep Learning) holds
 the keys `train`, `valid` and `test`; each is a list of chorales, one array of shape (T, 4)
 per chorale: the MIDI pitch of each of the four voices at each 16th note, NaN for silence.
-The lists are stored as NumPy object arrays, which NumPy pickles; they are read here with an
-unpickler that builds NumPy arrays and nothing else, so a crafted file cannot run code.
+The lists are stored as NumPy object arrays, which NumPy pickles; they are read here with the
+plain-data unpickler (cadenza.plain_pickle), so a crafted file cannot run code.
 """
 
 from __future__ import annotations
 
-import importlib
 import io
-import pickle
 import zipfile
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 
 from cadenza.errors import CadenzaError
 from cadenza.music.score import Score, TempoChange, Track
+from cadenza.plain_pickle import load_plain_pickle
 
 JSB_KEYS = ("train", "valid", "test")
 STEPS_PER_QUARTER = 4
 VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
 
 
-class _ArraysOnly(pickle.Unpickler):
-    """Unpickles NumPy arrays (object arrays of numeric arrays included), refuses all else."""
-
-    _ALLOWED: ClassVar[set[tuple[str, str]]] = {
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"),
-    }
-
-    def find_class(self, module: str, name: str):
-        if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(f"{module}.{name} is not a NumPy array type")
-        if module == "numpy":
-            return getattr(np, name)
-        try:
-            return getattr(importlib.import_module("numpy._core.multiarray"), name)
-        except ImportError:  # NumPy 1.x
-            return getattr(importlib.import_module("numpy.core.multiarray"), name)
-
-
-def _load_member(data: bytes) -> np.ndarray:
-    """One `.npy` member: plain arrays directly, object arrays through `_ArraysOnly`."""
+def _load_member(data: bytes, where: str) -> np.ndarray:
+    """One `.npy` member: plain arrays directly, object arrays through the plain-data
+    unpickler (cadenza.plain_pickle)."""
     handle = io.BytesIO(data)
     try:
         return np.load(handle, allow_pickle=False)
@@ -63,8 +39,7 @@ def _load_member(data: bytes) -> np.ndarray:
             else np.lib.format.read_array_header_2_0
         )
         read_header(handle)
-        loaded = _ArraysOnly(handle, encoding="latin1").load()
-        return np.asarray(loaded, dtype=object)
+        return np.asarray(load_plain_pickle(handle, where), dtype=object)
 
 
 def read_jsb_arrays(path: str | Path) -> dict[str, list[np.ndarray]]:
@@ -73,8 +48,9 @@ def read_jsb_arrays(path: str | Path) -> dict[str, list[np.ndarray]]:
     try:
         with zipfile.ZipFile(path) as archive:
             members = {name.removesuffix(".npy"): archive.read(name) for name in archive.namelist()}
-        found = {key: _load_member(members[key]) for key in JSB_KEYS if key in members}
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError, pickle.UnpicklingError) as error:
+        kept = [key for key in JSB_KEYS if key in members]
+        found = {key: _load_member(members[key], f"{path}: '{key}'") for key in kept}
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError) as error:
         raise CadenzaError(f"cannot read {path} as a JSB .npz: {error}") from None
     if not found:
         raise CadenzaError(

@@ -1,9 +1,20 @@
-"""A restricted unpickler for the plain-data pickles that classic frame datasets come in.
+"""The one restricted unpickler, for the plain-data pickles that classic datasets come in.
 
 A pickle can name any Python callable for the loader to call, which is how a malicious file
-runs code. This unpickler resolves only the few names that plain data needs (numpy's array
-and scalar rebuilders, `dtype`, `ndarray`, `set`, and `codecs.encode` for bytes), so a file
-naming anything else is refused with its name. It is used only after --allow-pickle.
+runs code. The policy here: resolve only the names that plain data needs, and refuse every
+other name with its name. Allowed:
+
+- numpy's `ndarray` and `dtype`, its array and scalar rebuilders (`_reconstruct`, `scalar`,
+  under numpy 1's `numpy.core.multiarray` and numpy 2's `numpy._core.multiarray`): arrays,
+  object arrays of arrays (the JSB `.npz`) and numpy numbers;
+- `set` and `frozenset` (under Python 3's `builtins` and Python 2's `__builtin__`);
+- `_codecs.encode`, with which Python 3 writes bytes into protocol 0-2 pickles.
+
+None of these reads or writes a file or evaluates code (`codecs.encode` looks its codec up
+among the installed codecs only); lists, tuples, dicts, numbers and strings need no names at
+all. A crafted file can still be malformed (refused as damaged), but it cannot run code. One
+policy serves every reader: the JSB chorales' `.npz` (music/jsb.py) and, after
+--allow-pickle, the frame datasets' pickles (corpus/frames.py).
 """
 
 from __future__ import annotations
