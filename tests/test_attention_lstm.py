@@ -11,12 +11,12 @@ from cadenza.generation.plots import attention_matrix
 from cadenza.generation.sampling import SamplingConfig
 from cadenza.models import build_model, preset_config
 from cadenza.models.attention_lstm import CARRY_REACH
-from cadenza.music import Note, Track, read_midi
+from cadenza.music import read_midi
 from cadenza.music.keys import parse_key
 from cadenza.representations import Vocabulary
 from cadenza.representations.pitch_duration import event_pitches, pair_lookup, pair_vocabularies
 from cadenza.training.bundle import load_bundle
-from tests.conftest import make_score, write_song
+from tests.conftest import PAIR_TRAINING
 
 PAIR_TOKENS = sorted(["START", "END", "rest", "C4", "D4", "E4", "C4.E4", "0", "0.5", "1.0", "1/3"])
 
@@ -128,27 +128,6 @@ def test_bad_key_name():
         parse_key("H major")
 
 
-@pytest.fixture(scope="module")
-def pair_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("pairs")
-    songs = folder / "songs"
-    songs.mkdir()
-    rng = np.random.default_rng(0)
-    for number in range(10):
-        notes, time = [], 0.0
-        for _ in range(30 + number):
-            length = float(rng.choice([0.5, 1.0, 1 / 3]))
-            notes.append(Note(time, length, int(rng.integers(60, 72))))
-            time += length + float(rng.choice([0.0, 0.0, 0.5]))
-        write_song(songs, f"tune{number}.mid", make_score(Track.from_notes(notes)))
-    assert main(["prepare", str(songs), "-o", str(folder / "corpus"), "--quiet",
-                 "--representation", "pitch-duration", "--validation", "0.3"]) == 0  # fmt: skip
-    assert main(["train", str(folder / "corpus"), "-o", str(folder / "run"), "--quiet",
-                 "--model", "attention-lstm", "--preset", "tiny", "--window", "12",
-                 "--epochs", "3", "--batch-size", "8"]) == 0  # fmt: skip
-    return folder / "run"
-
-
 def test_event_generation_is_seeded_and_stops_at_length(pair_run):
     bundle = load_bundle(pair_run)
 
@@ -197,8 +176,7 @@ def test_evaluate_reports_forced_and_free_running_accuracy(pair_run, capsys):
 
 def test_resume_is_exact_for_the_attention_model_too(pair_run, tmp_path):
     corpus = pair_run.parent / "corpus"
-    common = ["--quiet", "--model", "attention-lstm", "--preset", "tiny", "--window", "12",
-              "--batch-size", "8"]  # fmt: skip
+    common = ["--quiet", *PAIR_TRAINING]  # as the session's pair_run, trained for 3 epochs
     assert main(["train", str(corpus), "-o", str(tmp_path / "r"), "--epochs", "2", *common]) == 0
     assert main(["train", str(corpus), "-o", str(tmp_path / "r"), "--epochs", "3", "--resume",
                  *common]) == 0  # fmt: skip

@@ -2,7 +2,6 @@
 
 from itertools import groupby
 
-import numpy as np
 import pytest
 import torch
 
@@ -12,51 +11,17 @@ from cadenza.generation.constraints import Constraints, Steering, parse_pitch, t
 from cadenza.generation.events import generate_events
 from cadenza.generation.generate import generate_ids
 from cadenza.generation.sampling import SamplingConfig, sample_next
-from cadenza.music import Note, Track, read_midi
+from cadenza.music import read_midi
 from cadenza.music.keys import parse_key
 from cadenza.representations.chord import token_pitches
 from cadenza.representations.pitch_duration import END, event_pitches, pair_vocabularies
 from cadenza.training.bundle import load_bundle
-from cadenza.training.train import train
-from tests.conftest import make_score, write_song
-from tests.test_training import make_corpus, tiny
 
 C_MAJOR = {0, 2, 4, 5, 7, 9, 11}
 
 
 def c_major(**settings) -> Constraints:
     return Constraints(key=parse_key("C"), key_name="C", scale="major", **settings)
-
-
-@pytest.fixture(scope="module")
-def chord_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("constrained-chords")
-    corpus = make_corpus(folder, noise=True)  # pitches 55..79: most tokens are out of C major
-    train(corpus, folder / "run", tiny(max_epochs=3))
-    return folder / "run"
-
-
-@pytest.fixture(scope="module")
-def event_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("constrained-events")
-    songs = folder / "songs"
-    songs.mkdir()
-    rng = np.random.default_rng(5)
-    for number in range(8):
-        notes, time = [], 0.0
-        for _ in range(30 + number):
-            length = float(rng.choice([0.5, 1.0]))
-            root = int(rng.integers(55, 75))
-            for pitch in [root, root + 4, root + 7][: int(rng.choice([1, 1, 3]))]:
-                notes.append(Note(time, length, pitch))
-            time += length + float(rng.choice([0.0, 0.0, 0.5]))
-        write_song(songs, f"tune{number}.mid", make_score(Track.from_notes(notes)))
-    assert main(["prepare", str(songs), "-o", str(folder / "corpus"), "--quiet",
-                 "--representation", "pitch-duration", "--validation", "0.3"]) == 0  # fmt: skip
-    assert main(["train", str(folder / "corpus"), "-o", str(folder / "run"), "--quiet",
-                 "--model", "attention-lstm", "--preset", "tiny", "--window", "12",
-                 "--epochs", "2", "--batch-size", "8"]) == 0  # fmt: skip
-    return folder / "run"
 
 
 def favouring(run, token: str):
@@ -205,7 +170,7 @@ def test_impossible_constraints_fail_clearly(chord_run, tmp_path, capsys):
     assert not song.exists()
 
 
-def test_a_scale_and_range_leaving_only_rests_are_refused(event_run, tmp_path, capsys):
+def test_a_scale_and_range_leaving_only_rests_are_refused(pair_run, tmp_path, capsys):
     tokens = ("START", "END", "rest", "C4", "C#4", "D4")
     masks = token_masks(c_major(pitch_range=(61, 61)), "pitch-duration", tokens)
     assert masks.sounds.tolist() == [False, False, False, True, True, True]
@@ -218,7 +183,7 @@ def test_a_scale_and_range_leaving_only_rests_are_refused(event_run, tmp_path, c
     d4 = c_major(pitch_range=(62, 62))
     Steering(d4, token_masks(d4, "pitch-duration", tokens), 10)  # D4 is left: no complaint
     song = tmp_path / "silent.mid"
-    assert main(["generate", str(event_run), "-o", str(song), "--key", "C", "--scale", "major",
+    assert main(["generate", str(pair_run), "-o", str(song), "--key", "C", "--scale", "major",
                  "--pitch-range", "C#4", "C#4", "--primer", "none"]) == 2  # fmt: skip
     assert "leaves no pitch to play" in capsys.readouterr().err and not song.exists()
 
@@ -234,8 +199,8 @@ def test_end_on_tonic_for_chord_tokens(chord_run):
     assert all(tonic_ends)
 
 
-def test_events_keep_the_scale_and_end_on_the_tonic(event_run):
-    bundle = favouring(event_run, END)  # left alone, it would stop at once
+def test_events_keep_the_scale_and_end_on_the_tonic(pair_run):
+    bundle = favouring(pair_run, END)  # left alone, it would stop at once
     generator = torch.Generator().manual_seed(2)
     sampling = SamplingConfig()
     free, _ = generate_events(bundle, [], 40, sampling, sampling, generator)
@@ -255,9 +220,9 @@ def test_events_keep_the_scale_and_end_on_the_tonic(event_run):
         assert not any(0 in e and e <= {0, 4, 7} for e in earlier)
 
 
-def test_cli_generate_with_constraints(event_run, tmp_path):
+def test_cli_generate_with_constraints(pair_run, tmp_path):
     song = tmp_path / "song.mid"
-    assert main(["generate", str(event_run), "-o", str(song), "--primer", "none", "--length", "60",
+    assert main(["generate", str(pair_run), "-o", str(song), "--primer", "none", "--length", "60",
                  "--key", "C", "--scale", "major", "--pitch-range", "C4", "72", "--max-repeat", "2",
                  "--seed", "3"]) == 0  # fmt: skip
     pitches = read_midi(song).tracks[0].pitches

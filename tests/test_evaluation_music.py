@@ -13,8 +13,6 @@ from cadenza.evaluation.copy_check import bar_symbols
 from cadenza.evaluation.music import JudgeSettings, PieceReader, judge_run
 from cadenza.music import Note, Score, TimeSignature, Track
 from cadenza.training.bundle import load_bundle
-from tests.conftest import make_score, write_song
-from tests.test_training import make_corpus
 
 
 def test_bar_symbols_by_hand():
@@ -27,38 +25,8 @@ def test_bar_symbols_by_hand():
     assert bar_symbols(Score()) == []
 
 
-@pytest.fixture(scope="module")
-def chord_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("judge-chords")
-    corpus = make_corpus(folder, pieces=10, noise=True)
-    assert main(["train", str(corpus), "-o", str(folder / "run"), "--preset", "tiny", "--quiet",
-                 "--window", "16", "--epochs", "2", "--batch-size", "8"]) == 0  # fmt: skip
-    return folder / "run"
-
-
-@pytest.fixture(scope="module")
-def event_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("judge-events")
-    songs = folder / "songs"
-    songs.mkdir()
-    rng = np.random.default_rng(2)
-    for number in range(10):
-        notes, time = [], 0.0
-        for _ in range(24 + number):
-            length = float(rng.choice([0.5, 1.0]))
-            notes.append(Note(time, length, int(rng.integers(60, 72))))
-            time += length
-        write_song(songs, f"tune{number}.mid", make_score(Track.from_notes(notes)))
-    assert main(["prepare", str(songs), "-o", str(folder / "corpus"), "--quiet",
-                 "--representation", "pitch-duration", "--validation", "0.3"]) == 0  # fmt: skip
-    assert main(["train", str(folder / "corpus"), "-o", str(folder / "run"), "--quiet",
-                 "--model", "attention-lstm", "--preset", "tiny", "--window", "12",
-                 "--epochs", "2", "--batch-size", "8"]) == 0  # fmt: skip
-    return folder / "run"
-
-
-def test_event_steps_leave_out_the_framing(event_run):
-    bundle = load_bundle(event_run)
+def test_event_steps_leave_out_the_framing(pair_run):
+    bundle = load_bundle(pair_run)
     reader = PieceReader(bundle)
     ids = bundle.vocabulary.encode(["START", "0", "C4", "0.5", "D4", "1.0", "END", "0"])
     index, size = bundle.vocabulary.index, len(bundle.vocabulary)
@@ -69,7 +37,7 @@ def test_event_steps_leave_out_the_framing(event_run):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["chord_run", "event_run"])
+@pytest.mark.parametrize("kind", ["chord_run", "pair_run"])
 def test_a_generated_copy_of_training_pieces_is_caught(kind, request, monkeypatch):
     run = request.getfixturevalue(kind)
     bundle = load_bundle(run)
@@ -95,7 +63,7 @@ def test_a_generated_copy_of_training_pieces_is_caught(kind, request, monkeypatc
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["chord_run", "event_run"])
+@pytest.mark.parametrize("kind", ["chord_run", "pair_run"])
 def test_cli_evaluate_judges_generated_pieces(kind, request, capsys):
     run = request.getfixturevalue(kind)
     assert main(["evaluate", str(run), "--pieces", "4", "--primer", "4", "--horizon", "4"]) == 0

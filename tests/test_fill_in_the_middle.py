@@ -8,7 +8,6 @@ from cadenza.errors import CadenzaError
 from cadenza.representations.notes import NotesRepresentation
 from cadenza.training.data import FillInTheMiddle, split_fill_in_the_middle
 from cadenza.training.train import TrainConfig, fill_in_the_middle_share
-from tests.test_transposition import corpus  # noqa: F401  (the module's chord corpus)
 
 NOTES = NotesRepresentation()
 TOKENS = NOTES.vocabulary_tokens()
@@ -44,7 +43,7 @@ def test_a_window_without_two_bar_lines_stays_as_it_is():
         split_fill_in_the_middle(window.tolist(), SENTINELS)
 
 
-def test_share_defaults_and_refusals(corpus):  # noqa: F811
+def test_share_defaults_and_refusals(corpus):
     opened = Corpus(corpus)  # chord tokens: no bar lines
     assert fill_in_the_middle_share(opened, None) == 0.0
     with pytest.raises(CadenzaError, match="--fill-in-the-middle: the chord representation"):

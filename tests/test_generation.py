@@ -14,17 +14,13 @@ from cadenza.generation.sampling import SamplingConfig, sample_next
 from cadenza.music import Note, Track, read_midi
 from cadenza.representations.chord import nearest_chord_token
 from cadenza.training.bundle import load_bundle
-from cadenza.training.train import train
-from tests.conftest import make_score, write_song
-from tests.test_training import make_corpus, tiny
+from tests.conftest import make_corpus, make_score, write_song
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("generation")
-    corpus = make_corpus(folder, noise=True)  # varied music: many tokens are plausible
-    train(corpus, folder / "run", tiny(max_epochs=6))
-    return folder / "run"
+@pytest.fixture
+def run(chord_run):
+    """The session's tiny chord run (conftest.chord_run)."""
+    return chord_run
 
 
 def test_sampling_rules_by_hand():

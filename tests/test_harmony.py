@@ -25,7 +25,6 @@ from cadenza.metrics.harmony import (
 from cadenza.music import Note, Score, Track
 from cadenza.music.notation import read_notation
 from cadenza.training.bundle import load_bundle
-from tests.test_evaluation_music import chord_run  # noqa: F401 (a pytest fixture)
 
 M21_KINDS = {  # music21's chord-symbol kind of each quality
     "major": "major",

@@ -6,7 +6,6 @@ import math
 from cadenza.models import model_kind
 from cadenza.training.module import step_size_factor
 from cadenza.training.train import TrainConfig, train
-from tests.test_transposition import corpus  # noqa: F401  (the module's chord corpus)
 
 
 def test_warm_up_then_half_a_cosine_to_a_tenth():
@@ -20,7 +19,7 @@ def test_warm_up_then_half_a_cosine_to_a_tenth():
     assert model_kind("transformer").training.cosine
 
 
-def test_the_cosine_length_is_fixed_when_the_run_starts(tmp_path, corpus):  # noqa: F811
+def test_the_cosine_length_is_fixed_when_the_run_starts(tmp_path, corpus):
     settings = dict(model="transformer", preset="tiny", window=16, batch_size=8, seed=1,
                     progress=False, accelerator="cpu", patience=50)  # fmt: skip
     run = tmp_path / "run"

@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -13,44 +12,9 @@ from safetensors.torch import load_file
 from cadenza.cli import main
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
-from cadenza.music import Note, Track
 from cadenza.training.bundle import load_bundle
-from cadenza.training.train import TrainConfig, train
-from tests.conftest import make_score, write_song
-
-SCALE = [60, 62, 64, 65, 67, 69, 71, 72]  # every token has one successor: learnable exactly
-
-
-def make_corpus(folder: Path, pieces: int = 8, noise: bool = False) -> Path:
-    """A small corpus of patterned melodies (with some chords), half for validation."""
-    songs = folder / "songs"
-    songs.mkdir(parents=True)
-    rng = np.random.default_rng(1)
-    for number in range(pieces):
-        notes = []
-        for step in range(48 + 8 * number):  # lengths differ, so the files differ
-            pitch = int(rng.integers(55, 80)) if noise else SCALE[step % 8]
-            notes.append(Note(step * 0.5, 0.5, pitch))
-            if pitch == 67:  # G4 always comes with C5: the chord token "7.0"
-                notes.append(Note(step * 0.5, 0.5, 72))
-        write_song(songs, f"song{number}.mid", make_score(Track.from_notes(notes)))
-    output = folder / "corpus"
-    code = main(["prepare", str(songs), "-o", str(output), "--quiet", "--validation", "0.4",
-                 "--min-tokens", "2"])  # fmt: skip
-    assert code == 0
-    assert min(Corpus(output).manifest["pieces_per_split"].values()) > 0
-    return output
-
-
-def tiny(**overrides) -> TrainConfig:
-    values = dict(preset="tiny", window=16, batch_size=8, learning_rate=0.02, max_epochs=4,
-                  patience=50, seed=3, progress=False, accelerator="cpu")  # fmt: skip
-    return TrainConfig(**{**values, **overrides})
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    return make_corpus(tmp_path_factory.mktemp("patterns"))
+from cadenza.training.train import train
+from tests.conftest import make_corpus, tiny
 
 
 def test_training_writes_a_complete_bundle_and_learns(tmp_path, corpus):

@@ -13,7 +13,7 @@ from cadenza.music import read_midi
 from cadenza.representations import Vocabulary
 from cadenza.training.bundle import load_bundle
 from cadenza.training.train import TrainConfig, train
-from tests.test_training import make_corpus, tiny
+from tests.conftest import tiny
 
 
 def _vocabulary(size: int) -> Vocabulary:
@@ -136,11 +136,6 @@ def test_overfits_a_batch():
         loss.backward()
         optimizer.step()
     assert first > 1.5 and loss.item() < 0.05
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return make_corpus(tmp_path_factory.mktemp("transformer-patterns"))
 
 
 def _tiny_transformer(**overrides) -> TrainConfig:

@@ -10,12 +10,6 @@ from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
 from cadenza.training.data import SplitStream, WindowSampler
 from cadenza.training.train import TrainConfig, train, transposition_shifts
-from tests.test_training import make_corpus
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    return make_corpus(tmp_path_factory.mktemp("transposition"))
 
 
 def _stream_with_tables(corpus: Path, window: int = 8) -> tuple[SplitStream, np.ndarray]:
