@@ -90,7 +90,7 @@ def generate_flags(config: dict, arranging: bool = False) -> frozenset[str]:
         config["representation"]["name"], **config["representation"]["settings"]
     )
     flags = set(TOKEN_FLAGS)
-    if kind.tokens_per_step == 2:
+    if kind.pairs:
         flags |= {"pitch_temperature", "duration_temperature", "plots"}
     flags |= {flag for option, flag in DECODING_FLAGS.items() if hasattr(representation, option)}
     if hasattr(representation, "fill_in_the_middle_tokens"):
@@ -114,14 +114,14 @@ def compose(
     """Sample a piece from `bundle` as `settings` ask, within `constraints` (scale, range,
     repeats); seeded, so the same settings repeat it."""
     name = bundle.config["model"]["name"]
-    if model_kind(name).tokens_per_step == 0:  # the web page offers every run it is given
+    if model_kind(name).makes_phrases:  # the web page offers every run it is given
         raise CadenzaError(
             f"a {name} model composes whole phrases, not token by token: compose with it "
             "through `cadenza generate RUN --bars N`"
         )
     generator = torch.Generator().manual_seed(settings.seed)
     primer = primer_ids(bundle, settings.primer, generator, settings.tune)
-    if model_kind(name).tokens_per_step == 2:
+    if model_kind(name).pairs:
         tokens, trace = generate_events(
             bundle, primer, settings.length, settings.sampling("pitch"),
             settings.sampling("duration"), generator, constraints=constraints,

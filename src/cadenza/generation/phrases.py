@@ -17,6 +17,7 @@ import torch
 
 from cadenza.errors import CadenzaError
 from cadenza.generation.constraints import Constraints
+from cadenza.models import model_kind
 from cadenza.models.musegan import MuseGANConfig, MuseGANGenerator, Noise, sample_noise
 from cadenza.representations.pianoroll import (
     PITCHES,
@@ -129,11 +130,12 @@ def describe_nearest(config: dict, index: int, differing: int, cells: int) -> st
 
 
 def is_musegan_run(run: Path) -> bool:
-    """True when RUN's config names the musegan model (False for anything unreadable)."""
+    """True when RUN's config names a model family that makes phrases (MuseGAN); False for
+    anything unreadable or unknown."""
     try:
         config = json.loads((Path(run) / "config.json").read_text("utf-8"))
-        return config["model"]["name"] == "musegan"
-    except (OSError, ValueError, KeyError, TypeError):
+        return model_kind(config["model"]["name"]).makes_phrases
+    except (OSError, ValueError, KeyError, TypeError, CadenzaError):
         return False
 
 

@@ -57,9 +57,9 @@ class Abilities:
 
     @classmethod
     def of(cls, bundle: Bundle) -> Abilities:
-        """Read them from the bundle as `cadenza generate` does: its model family's tokens per
-        step, and for token models its representation."""
-        phrases = model_kind(bundle.config["model"]["name"]).tokens_per_step == 0
+        """Read them from the bundle as `cadenza generate` does: whether its model family
+        makes phrases, and for token models its representation."""
+        phrases = model_kind(bundle.config["model"]["name"]).makes_phrases
         flags = PHRASE_FLAGS if phrases else generate_flags(bundle.config)
         trained_to_fill = bool(bundle.config.get("results", {}).get("fill_in_the_middle"))
         return cls(phrases, flags, trained_to_fill)
