@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from cadenza.cli import main
-from cadenza.cli_arrange import read_given_piece
 from cadenza.errors import CadenzaError
-from cadenza.generation.arrange import check_melody
+from cadenza.generation.arrange import check_melody, read_given_piece
 from cadenza.generation.compose import ComposeSettings
 from cadenza.generation.constraints import Constraints
 from cadenza.music import Note, TimeSignature, Track, read_midi, write_midi
@@ -20,13 +19,12 @@ from cadenza.music.keys import parse_key
 from cadenza.outputs.pianoroll_png import piano_roll_figure
 from cadenza.pretrained import available
 from cadenza.training.train import train
-from cadenza.web.command import built_in_names, served_models
 from cadenza.web.controls import shown_controls
 from cadenza.web.form import MODES, answer, answer_harmonize
 from cadenza.web.given import bar_starts, given_outside_bars, given_voices
 from cadenza.web.phrases import PhraseSettings
 from cadenza.web.pieces import Asked
-from cadenza.web.service import MAX_PRIMER_BYTES, Composer
+from cadenza.web.service import MAX_PRIMER_BYTES, Composer, built_in_names, served_models
 from cadenza.web.tunes import essen_tunes
 from tests.conftest import make_score
 from tests.test_training import make_corpus, tiny

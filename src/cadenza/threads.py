@@ -60,11 +60,3 @@ def use_threads(purpose: str, flag: int | None = None) -> int:
     if torch.get_num_threads() != count:
         torch.set_num_threads(count)
     return count
-
-
-def add_threads_flag(parser, default_help: str) -> None:
-    """`--threads N` on a command whose default is `default_help`."""
-    parser.add_argument(
-        "--threads", type=int, metavar="N",
-        help=f"PyTorch threads (default: ${THREADS_VARIABLE}, else {default_help})",
-    )  # fmt: skip

@@ -18,10 +18,8 @@ corpora; a JSB `.npz` keeps its own split (`train`, `valid` -> validation, `test
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -279,32 +277,27 @@ def format_phrase_summary(summary: dict, output: Path, seconds: float) -> str:
     return "\n".join(lines)
 
 
-def run_prepare_pianoroll(args: argparse.Namespace) -> int:
-    """`cadenza prepare --representation pianoroll`: the CLI's checks, then the corpus."""
+def prepare_pianoroll(
+    paths: list[str | Path], output: str | Path, embedded: str | None = None,
+    validation: float = 0.1, workers: int | None = None, progress: bool = True,
+) -> dict:  # fmt: skip
+    """A phrase corpus in `output` from score files and folders and JSB `.npz` files among
+    `paths`, or from the music21 corpus `embedded` ("bach", "essen"); its summary."""
     from cadenza.corpus.discover import iter_scores
 
-    if args.parser != "fast" or args.track or args.drums or args.chord_scope != "piece":
-        raise CadenzaError(
-            "the piano roll takes the four voices of each piece: --parser, --track, --drums "
-            "and --chord-scope do not apply to --representation pianoroll"
-        )
-    npz_files = [str(p) for p in args.paths if str(p).lower().endswith(".npz")]
+    npz_files = [str(p) for p in paths if str(p).lower().endswith(".npz")]
     for path in npz_files:
         if not Path(path).is_file():
             raise CadenzaError(f"{path}: no such file")
-    others = [p for p in args.paths if str(p) not in npz_files]
-    if args.corpus:
+    others = [p for p in paths if str(p) not in npz_files]
+    if embedded:
         from cadenza.corpus.embedded import embedded_corpus_files
 
-        files = [str(p) for p in embedded_corpus_files(args.corpus)]
-        sources = [f"music21 corpus: {args.corpus}"]
+        files = [str(p) for p in embedded_corpus_files(embedded)]
+        sources = [f"music21 corpus: {embedded}"]
     else:
-        files, sources = list(iter_scores(others)) if others else [], [str(p) for p in args.paths]
-    started = time.perf_counter()
-    summary = prepare_phrase_corpus(
-        files, npz_files, args.output, PianorollRepresentation(), args.validation,
-        args.workers, not args.quiet, sources,
+        files, sources = list(iter_scores(others)) if others else [], [str(p) for p in paths]
+    return prepare_phrase_corpus(
+        files, npz_files, output, PianorollRepresentation(), validation, workers, progress,
+        sources,
     )  # fmt: skip
-    if not args.quiet:
-        print(format_phrase_summary(summary, args.output, time.perf_counter() - started))
-    return 0

@@ -122,6 +122,15 @@ def _train(max_epochs: int, seed: int, learning_rate: float) -> ButterflyRun:
     return run
 
 
+def check_sound(tempo: float, program: int, velocity: int) -> None:
+    """Refuse, before training, a tempo, MIDI program or velocity that `write_melody` cannot use."""
+    if not 0 <= program <= 127 or not 1 <= velocity <= 127 or tempo <= 0:
+        raise CadenzaError(
+            "--instrument must be 0..127, --velocity 1..127 and --tempo positive, got "
+            f"{program}, {velocity}, {tempo}"
+        )
+
+
 def write_melody(symbols: list[str], path: Path, tempo: float, program: int, velocity: int) -> Path:
     """Write note symbols as a one-track MIDI file in C major, 2/4."""
     notes, time_quarters = [], 0.0

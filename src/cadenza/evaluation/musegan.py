@@ -12,6 +12,7 @@ import torch
 
 from cadenza.atomic import write_text_atomic
 from cadenza.errors import CadenzaError
+from cadenza.generation.compose import check_seed
 from cadenza.generation.phrases import binarize, generate_values, nearest_phrases
 from cadenza.metrics.musegan import musegan_metrics
 from cadenza.models.musegan import sample_noise
@@ -52,6 +53,7 @@ def evaluate_musegan(
 ) -> dict:
     """Metrics of `phrases` generated phrases and of the training phrases (the bundle's own,
     so no corpus is needed); written to `output` (default: RUN) as evaluation.json too."""
+    check_seed(seed)
     if phrases < 1:
         raise CadenzaError(f"--phrases must be at least 1, got {phrases}")
     bundle = load_bundle(run)

@@ -15,6 +15,7 @@ header's) is stated as in training.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -66,6 +67,41 @@ def parse_voices(text: str, count: int) -> list[int]:
                 f"0..{count - 1})"
             )
     return sorted(set(voices))
+
+
+def parse_bars(text: str) -> tuple[int, int]:
+    """ "5-8" or "5" -> (5, 8) or (5, 5)."""
+    first, _, last = text.partition("-")
+    try:
+        bars = (int(first), int(last or first))
+    except ValueError:
+        raise CadenzaError(f"--infill {text}: give bars as FIRST-LAST, e.g. 5-8") from None
+    if not 1 <= bars[0] <= bars[1]:
+        raise CadenzaError(f"--infill {text}: bars count from 1, FIRST <= LAST")
+    return bars
+
+
+def check_given_notes(regenerate: str | None, infill: str | None, primer: str) -> None:
+    """Refuse --regenerate/--infill combinations that cannot act, before any work."""
+    if regenerate and infill:
+        raise CadenzaError("give --regenerate or --infill, not both")
+    if (regenerate or infill) and primer in ("random", "none"):
+        flag = "--regenerate" if regenerate else "--infill"
+        raise CadenzaError(f"{flag} needs --primer PIECE (a score file with the given notes)")
+    if infill:
+        parse_bars(infill)
+
+
+def read_given_piece(path: Path, tune: int | None, track: str | None = None) -> Score:
+    """A score file with its tracks kept apart (or one track, `track`)."""
+    from cadenza.music.io import read_score
+    from cadenza.music.tracks import TrackPolicy, TrackPolicyError, apply_track_policy
+
+    try:
+        score, _ = apply_track_policy(read_score(path, tune), TrackPolicy(track, separate=True))
+    except TrackPolicyError as error:
+        raise CadenzaError(f"{path}: {error}") from None
+    return score
 
 
 def check_melody(bundle: Bundle, melody: Score, name: str) -> Score:

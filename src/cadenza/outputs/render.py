@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -22,8 +23,8 @@ from cadenza.music.score import Score
 from cadenza.outputs.audio import AudioSettings, find_soundfont, fluidsynth_program, render_wav
 from cadenza.outputs.formats import FORMAT_HELP, FORMATS, NOTATION_FORMATS
 
-__all__ = ["FORMATS", "FORMAT_HELP", "NOTATION_FORMATS", "RenderSettings", "render_file",
-           "render_score"]  # fmt: skip
+__all__ = ["FORMATS", "FORMAT_HELP", "NOTATION_FORMATS", "RenderSettings", "installed_settings",
+           "render_file", "render_score"]  # fmt: skip
 
 MOST_NOTATION_NOTES = 20_000  # music21 takes minutes and GBs beyond; a roll shows any length
 
@@ -66,6 +67,25 @@ def missing_tools(formats: tuple[str, ...], audio: AudioSettings) -> dict[str, s
         except (ImportError, OSError) as error:
             missing["png"] = f"PNG sheet music needs cairosvg and the cairo library ({error})"
     return missing
+
+
+def installed_settings(
+    formats: tuple[str, ...] | None, audio: AudioSettings, quiet: bool = False
+) -> RenderSettings:
+    """RenderSettings for `formats`, which must all be possible; without them, every output
+    whose tools are installed, the others left out with a warning (unless `quiet`)."""
+    if formats:
+        missing = missing_tools(formats, audio)
+        if missing:
+            raise CadenzaError(next(iter(missing.values())))
+        return RenderSettings(formats, audio)
+    missing = missing_tools(FORMATS, audio)
+    if audio.soundfont is not None and "wav" in missing:
+        raise CadenzaError(missing["wav"])  # a SoundFont given by name must work
+    for name, reason in missing.items():
+        if not quiet:
+            warnings.warn(f"no {name} output: {reason}", stacklevel=2)
+    return RenderSettings(tuple(name for name in FORMATS if name not in missing), audio)
 
 
 def output_stem(source: Path, output_dir: Path | None) -> Path:

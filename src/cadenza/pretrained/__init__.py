@@ -6,6 +6,7 @@ Each model is a bundle folder under this package (`model.safetensors`, `config.j
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from cadenza.errors import CadenzaError
@@ -19,6 +20,16 @@ def available() -> dict[str, Path]:
         folder.name: folder
         for folder in sorted(HERE.iterdir())
         if folder.is_dir() and (folder / "config.json").is_file()
+    }
+
+
+def describe(folder: Path) -> dict[str, str]:
+    """A shipped model's family, representation and the corpus folder it was trained on."""
+    config = json.loads((folder / "config.json").read_text("utf-8"))
+    return {
+        "model": config["model"]["name"],
+        "representation": config["representation"]["name"],
+        "corpus": Path(config["corpus"]["path"]).name,
     }
 
 

@@ -97,6 +97,18 @@ def save_bundle(
     write_text_atomic(folder / CONFIG, json.dumps(payload, indent=1))
 
 
+def read_run_config(run: str | Path) -> dict:
+    """RUN's config.json, read before the weights so that flags can be checked first."""
+    try:
+        config = json.loads((Path(run) / CONFIG).read_text("utf-8"))
+        if "name" in config["model"] and {"name", "settings"} <= set(config["representation"]):
+            return config
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    load_bundle(run)  # says what is wrong with the run in one sentence
+    raise CadenzaError(f"{run}: not a trained run (its config.json is damaged)")
+
+
 def load_bundle(folder: str | Path) -> Bundle:
     """Load a run folder written by `save_bundle`, checking that its parts belong together."""
     from safetensors import SafetensorError

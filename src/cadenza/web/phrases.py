@@ -1,5 +1,5 @@
 """MuseGAN on the page: `--bars`, `--change` and the scale and range as `cadenza generate`
-reads them, composed by the library's phrase_piece (generation/phrase_commands.py)."""
+reads them, composed by the library's phrase_piece (generation/phrase_piece.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from cadenza.errors import CadenzaError
 from cadenza.generation.compose import Composition
 from cadenza.generation.constraints import Constraints
-from cadenza.generation.phrase_commands import check_phrase_flags, phrase_piece
+from cadenza.generation.phrase_piece import check_phrase_flags, phrase_piece
 from cadenza.generation.phrases import parse_change
 from cadenza.training.bundle import Bundle
 

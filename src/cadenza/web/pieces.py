@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
-from cadenza.cli_arrange import check_arrange_flags, parse_bars, read_given_piece
 from cadenza.errors import CadenzaError
 from cadenza.generation import arrange
+from cadenza.generation.arrange import check_given_notes, parse_bars, read_given_piece
 from cadenza.generation.compose import ComposeSettings, Composition, compose
 from cadenza.generation.constraints import Constraints
 from cadenza.generation.phrase_flags import GENERATE_FLAGS as PHRASE_FLAGS
@@ -71,8 +70,7 @@ def compose_asked(bundle: Bundle, settings: ComposeSettings | PhraseSettings, as
             raise CadenzaError(f"{flags} {verb} not act on a musegan model ({NOT_TOKENS})")
         return Made(*compose_phrases(bundle, settings, asked.constraints))
     regenerate, infill = asked.regenerate.strip(), asked.infill.strip()
-    check_arrange_flags(SimpleNamespace(regenerate=regenerate, infill=infill,
-                                        primer=settings.primer))  # fmt: skip
+    check_given_notes(regenerate, infill, settings.primer)
     if not (regenerate or infill):
         return Made(compose(bundle, settings, asked.constraints))
     piece = read_given_piece(Path(settings.primer), settings.tune)

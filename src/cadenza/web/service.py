@@ -227,3 +227,25 @@ def _safe_name(name: str) -> str:
 
 def _first(paths: list[Path] | None) -> Path | None:
     return paths[0] if paths else None
+
+
+def served_models(runs: list[Path]) -> dict[str, Path]:
+    """Name -> bundle folder: the built-in models, then each run under its folder's name."""
+    from cadenza import pretrained
+
+    models = dict(pretrained.available())
+    for run in runs:
+        name = run.name or str(run)
+        if name in models and models[name].resolve() != run.resolve():
+            name = str(run)  # two folders of one name: the path tells them apart
+        models[name] = run
+    return models
+
+
+def built_in_names(runs: list[Path]) -> set[str]:
+    """The built-in models not also given as a run folder: one of them that fails to load is
+    left out and the page serves the others."""
+    from cadenza import pretrained
+
+    given = {run.resolve() for run in runs}
+    return {name for name, path in pretrained.available().items() if path.resolve() not in given}

@@ -1,13 +1,11 @@
-"""The musegan side of `cadenza generate` and `cadenza evaluate` (cli.py dispatches here by
-the run's model name); the flags only musegan reads are in phrase_flags.py, which builds the
-parser without loading PyTorch."""
+"""A musegan piece: phrases from noise joined into a score, within a scale and range, with the
+nearest training phrase of each; what `cadenza generate` (cli/generate.py) and the web page
+write for a musegan run."""
 
 from __future__ import annotations
 
-import argparse
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -15,7 +13,6 @@ import torch
 from cadenza.errors import CadenzaError
 from cadenza.generation.compose import check_seed
 from cadenza.generation.constraints import Constraints
-from cadenza.generation.phrase_flags import DEFAULT_BARS
 from cadenza.generation.phrases import (
     Change,
     binarize,
@@ -33,22 +30,6 @@ from cadenza.representations.pianoroll import PITCHES, REST, STEPS_PER_BAR, VOIC
 from cadenza.training.bundle import Bundle
 
 
-def _check(args: argparse.Namespace) -> Change | None:
-    """The musegan flags' values, before any work (`generate` refused the flags it does not
-    act on, and checked -o and the constraints)."""
-    from cadenza.cli_render import check_render_flags
-
-    if args.bars is None:
-        args.bars = DEFAULT_BARS
-    if args.instrument is None:
-        args.instrument = 0
-    if args.bars < 1:
-        raise CadenzaError(f"--bars must be at least 1, got {args.bars}")
-    change = check_phrase_flags(args.instrument, args.tempo, args.seed, args.change)
-    check_render_flags(args)  # a bad --soundfont is found before composing, not after
-    return change
-
-
 def check_phrase_flags(
     instrument: int, tempo: float, seed: int, change: str | None
 ) -> Change | None:
@@ -59,35 +40,6 @@ def check_phrase_flags(
         )
     check_seed(seed)
     return parse_change(change) if change else None
-
-
-def run_generate_musegan(args: argparse.Namespace, constraints: Constraints | None) -> int:
-    """`cadenza generate RUN -o piece.mid` for a musegan run; the scale and range of
-    `constraints` mask the generator's pitches."""
-    from cadenza.music.midi import write_midi
-    from cadenza.training.bundle import load_bundle
-
-    change = _check(args)
-    bundle = load_bundle(args.run)
-    piece = phrase_piece(bundle, args.bars, change, args.seed, constraints, args.instrument,
-                         args.tempo)  # fmt: skip
-    write_midi(piece.score, args.output)
-    print(f"Wrote {piece.summary} to {args.output}")
-    if bundle.primers is None:
-        print("  (the bundle's training phrases are missing: no nearest phrase to show)")
-    for line in piece.nearest:
-        print(f"  {line}")
-    if args.plots:
-        from cadenza.generation.roll_plots import plot_voices
-
-        stem = args.output.with_suffix("")
-        lowest = bundle.config["representation"]["settings"]["lowest_pitch"]
-        for path in plot_voices(piece.picture, piece.grid, stem, lowest):
-            print(f"  picture: {path}")
-    from cadenza.cli_render import render_generated
-
-    render_generated(args, piece.score, args.output)  # --render: audio, notation, pictures
-    return 0
 
 
 @dataclass
@@ -157,14 +109,3 @@ def _join(phrases: list[np.ndarray], values: list[np.ndarray], bars: int):
         pictures += [value.reshape(-1, PITCHES, len(VOICES))[: bars * STEPS_PER_BAR]]
         pictures += [np.full((STEPS_PER_BAR, PITCHES, len(VOICES)), -1.0, np.float32)]
     return np.concatenate(grids[:-1]), np.concatenate(pictures[:-1])
-
-
-def run_evaluate_musegan(args: argparse.Namespace) -> int:
-    """`cadenza evaluate RUN` for a musegan run."""
-    from cadenza.evaluation.musegan import evaluate_musegan, format_musegan_evaluation
-
-    check_seed(args.seed)
-    result = evaluate_musegan(args.run, args.phrases, args.seed)
-    print(format_musegan_evaluation(result))
-    print(f"\n  (also in {Path(args.run) / 'evaluation.json'})")
-    return 0

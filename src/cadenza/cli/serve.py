@@ -5,19 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cadenza.cli.flags import add_threads_flag
 from cadenza.errors import CadenzaError
-from cadenza.threads import add_threads_flag, use_threads
+from cadenza.threads import use_threads
+
+HELP = "a web page to compose, listen, see the score and download (Gradio)"
+DESCRIPTION = (
+    "Serve a page where people choose a model (the built-in ones and the RUN "
+    "folders given), upload a primer, set length, temperatures and seed, compose, listen, "
+    "see the piano roll and the score, and download MIDI, WAV and MusicXML."
+)
 
 
-def add_serve_command(commands: argparse._SubParsersAction) -> None:
-    """Register `cadenza serve`."""
-    serve = commands.add_parser(
-        "serve",
-        help="a web page to compose, listen, see the score and download (Gradio)",
-        description="Serve a page where people choose a model (the built-in ones and the RUN "
-        "folders given), upload a primer, set length, temperatures and seed, compose, listen, "
-        "see the piano roll and the score, and download MIDI, WAV and MusicXML.",
-    )
+def add_flags(serve: argparse.ArgumentParser) -> None:
+    """The flags of `cadenza serve`."""
     serve.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="run folders to offer")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=7860, help="port (7860)")
@@ -25,29 +26,7 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
     add_threads_flag(serve, "1: each request composes one piece")
 
 
-def served_models(runs: list[Path]) -> dict[str, Path]:
-    """Name -> bundle folder: the built-in models, then each run under its folder's name."""
-    from cadenza import pretrained
-
-    models = dict(pretrained.available())
-    for run in runs:
-        name = run.name or str(run)
-        if name in models and models[name].resolve() != run.resolve():
-            name = str(run)  # two folders of one name: the path tells them apart
-        models[name] = run
-    return models
-
-
-def built_in_names(runs: list[Path]) -> set[str]:
-    """The built-in models not also given as a run folder: one of them that fails to load is
-    left out and the page serves the others."""
-    from cadenza import pretrained
-
-    given = {run.resolve() for run in runs}
-    return {name for name, path in pretrained.available().items() if path.resolve() not in given}
-
-
-def run_serve(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Handle `cadenza serve`."""
     if not 1 <= args.port <= 65535:
         raise CadenzaError(f"--port must be 1..65535, got {args.port}")
@@ -59,7 +38,7 @@ def run_serve(args: argparse.Namespace) -> int:
             "the web page needs Gradio, which is not installed (pip install 'cadenza[web]')"
         ) from None
     from cadenza.web.app import launch
-    from cadenza.web.service import Composer
+    from cadenza.web.service import Composer, built_in_names, served_models
 
     models = served_models(args.runs)
     print(f"Loading {len(models)} model{'s' if len(models) != 1 else ''}: {', '.join(models)}")

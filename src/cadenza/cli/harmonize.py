@@ -1,0 +1,71 @@
+"""`cadenza harmonize MELODY -o OUT.mid`: alto, tenor and bass composed under a melody
+(generation/arrange.py)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cadenza.cli.flags import (
+    add_sampling_flags,
+    check_render_flags,
+    generation_constraints,
+    midi_output,
+    render_generated,
+)
+from cadenza.errors import CadenzaError
+
+DEFAULT_HARMONY_MODEL = "bach-chorale"
+
+HELP = "compose alto, tenor and bass under a melody"
+DESCRIPTION = (
+    "The melody (MIDI, MusicXML, ABC or Humdrum; one voice, or --track) "
+    "becomes the soprano, kept note for note; the model composes the voices under it."
+)
+
+
+def add_flags(harmonize: argparse.ArgumentParser) -> None:
+    """The flags of `cadenza harmonize`: its own, and the sampling, constraint and render
+    flags that `generate` has."""
+    harmonize.add_argument("melody", type=Path, help="the melody's file")
+    harmonize.add_argument(
+        "run",
+        type=Path,
+        nargs="?",
+        help=f"a notes run folder (default: --model {DEFAULT_HARMONY_MODEL})",
+    )
+    harmonize.add_argument("--model", help=f"a built-in model ({DEFAULT_HARMONY_MODEL})")
+    harmonize.add_argument("-o", "--output", type=Path, required=True, help="MIDI file to write")
+    harmonize.add_argument("--track", help="the melody's track of several: index or name")
+    add_sampling_flags(harmonize)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle `cadenza harmonize`."""
+    from cadenza.generation.arrange import check_melody, harmonize, read_given_piece
+    from cadenza.generation.compose import ComposeSettings
+    from cadenza.music.midi import write_midi
+    from cadenza.pretrained import resolve_model
+    from cadenza.threads import use_threads
+    from cadenza.training.bundle import load_bundle
+
+    if args.run is not None and args.model is not None:
+        raise CadenzaError("give a run folder or --model NAME, not both")
+    run = args.run or resolve_model(args.model or DEFAULT_HARMONY_MODEL)
+    settings = ComposeSettings(
+        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
+        tempo=args.tempo, key=args.key,
+    )  # fmt: skip
+    check_render_flags(args)
+    args.output = midi_output(args.output)
+    constraints = generation_constraints(args)
+    use_threads("compose", args.threads)
+    bundle = load_bundle(run)
+    melody = check_melody(bundle, read_given_piece(args.melody, None, args.track), str(args.melody))
+    print(f"Harmonizing {args.melody} with {args.model or args.run or DEFAULT_HARMONY_MODEL}",
+          flush=True)  # fmt: skip
+    composition = harmonize(bundle, melody, settings, constraints)
+    write_midi(composition.score, args.output)
+    print(f"Wrote {composition.summary} to {args.output}")
+    render_generated(args, composition.score, args.output)
+    return 0
