@@ -248,8 +248,9 @@ def main() -> None:
 Command: `{command}`
 Machine: {machine()}
 
-{count} validation chorales of the corpus; the soprano of each harmonized once (seed {args.seed},
-temperature {args.temperature}, top-p {args.top_p}), every voice but the soprano composed by the model.
+{count} validation chorales of the corpus; the soprano of each harmonized once (seed
+{args.seed}, temperature {args.temperature}, top-p {args.top_p}), every voice but the soprano
+composed by the model.
 Metrics every eighth note; chords per quarter-note beat (root and triad quality, sevenths
 folded onto their triad).
 

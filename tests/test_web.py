@@ -18,7 +18,6 @@ from cadenza.music import Note, TimeSignature, Track, read_midi, write_midi
 from cadenza.music.keys import parse_key
 from cadenza.outputs.pianoroll_png import piano_roll_figure
 from cadenza.pretrained import available
-from cadenza.training.train import train
 from cadenza.web.controls import shown_controls
 from cadenza.web.form import MODES, answer, answer_harmonize
 from cadenza.web.given import bar_starts, given_outside_bars, given_voices
@@ -27,7 +26,6 @@ from cadenza.web.pieces import Asked
 from cadenza.web.service import MAX_PRIMER_BYTES, Composer, built_in_names, served_models
 from cadenza.web.tunes import essen_tunes
 from tests.conftest import make_score
-from tests.test_training import make_corpus, tiny
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
@@ -35,11 +33,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("web")
-    corpus = make_corpus(folder, noise=True)
-    train(corpus, folder / "run", tiny(max_epochs=2))
-    return folder / "run"
+def run(chord_run) -> Path:
+    """The session's tiny chord run (conftest.chord_run)."""
+    return chord_run
 
 
 @pytest.fixture(scope="module")
