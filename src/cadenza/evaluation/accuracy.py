@@ -47,7 +47,7 @@ def evaluate_run(
     bundle = load_bundle(run)
     corpus = open_run_corpus(bundle, corpus_folder, need_training=False)
     kind = model_kind(bundle.config["model"]["name"])
-    lookup = pair_lookup(corpus.vocabulary.tokens) if kind.tokens_per_step == 2 else None
+    lookup = pair_lookup(corpus.vocabulary.tokens) if kind.pairs else None
     stream = SplitStream(corpus, "validation", primer + horizon, kind.tokens_per_step, lookup)
     count = min(windows, stream.length // (primer + horizon + 1))
     if count < 1:

@@ -139,7 +139,8 @@ def _open(run: str | Path, corpus_folder: str | Path | None) -> tuple[Bundle, Co
             f"{corpus.folder}: --frames-nll needs a corpus of frames or frame-notes (prepare a "
             f".npz, .mat or .pickle frame dataset), not {representation!r}"
         )
-    if model_kind(bundle.config["model"]["name"]).tokens_per_step != 1:
+    kind = model_kind(bundle.config["model"]["name"])
+    if kind.pairs or kind.makes_phrases:
         raise CadenzaError(f"{run}: --frames-nll needs a one-token-per-step model")
     if not len(corpus.piece_indices("test")):
         from_scores = corpus.manifest["settings"].get("parser") not in ("npz", "mat", "pickle")

@@ -78,7 +78,7 @@ class PieceReader:
         self.vocabulary = bundle.vocabulary
         settings = bundle.config["representation"]
         self.representation = get_representation(settings["name"], **settings["settings"])
-        self.two_stream = model_kind(bundle.config["model"]["name"]).tokens_per_step == 2
+        self.two_stream = model_kind(bundle.config["model"]["name"]).pairs
         self.framing = {self.vocabulary.index[t] for t in (START, END) if t in self.vocabulary}
 
     def steps(self, ids: np.ndarray) -> list[int]:
