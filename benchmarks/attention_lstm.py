@@ -30,7 +30,7 @@ GENERATE = """
 import json, sys, time, torch
 from cadenza.generation.events import generate_events
 from cadenza.generation.sampling import SamplingConfig
-from cadenza.training.bundle import load_bundle
+from cadenza.bundle import load_bundle
 bundle = load_bundle(sys.argv[1])
 times = []
 for seed in range(6):
@@ -47,7 +47,7 @@ import json, sys, numpy as np, torch
 from torch.nn import functional as F
 from cadenza.corpus.store import Corpus
 from cadenza.representations.pitch_duration import pair_lookup
-from cadenza.training.bundle import load_bundle
+from cadenza.bundle import load_bundle
 bundle, corpus = load_bundle(sys.argv[1]), Corpus(sys.argv[2])
 lookup = pair_lookup(corpus.vocabulary.tokens)
 losses = {"pitch": [], "duration": [], "position": []}

@@ -108,12 +108,12 @@ def held_out_chorales(corpus_folder: Path, count: int) -> list[Path]:
 def judge(run: Path, corpus: Path, count: int, seed: int, sampling: dict, rules) -> dict:
     import torch
 
+    from cadenza.bundle import load_bundle
     from cadenza.generation.arrange import check_melody, harmonize
     from cadenza.generation.compose import ComposeSettings
     from cadenza.metrics import harmony
     from cadenza.music.notation import read_notation
     from cadenza.representations.notes import NotesRepresentation
-    from cadenza.training.bundle import load_bundle
 
     torch.set_num_threads(1)
     bundle = load_bundle(run)
@@ -240,8 +240,7 @@ def main() -> None:
     command = (
         f".venv/bin/python -m benchmarks.harmonize --run {args.run} --corpus {args.corpus} "
         f"--count {args.count} --seed {args.seed} --top-p {args.top_p}"
-        f" --temperature {args.temperature}"
-        + (" --no-parallels" if args.no_parallels else "")
+        f" --temperature {args.temperature}" + (" --no-parallels" if args.no_parallels else "")
     )
     body = f"""## Harmonize: held-out chorale sopranos
 

@@ -81,9 +81,9 @@ def musegan_piece(bundle, bars: int, seed: int):
 
 def generated_pieces(model: str, args: argparse.Namespace, folder: Path) -> list:
     """`--pieces` pieces of one model, seeds 0, 1, ..., through MIDI."""
+    from cadenza.bundle import load_bundle
     from cadenza.generation.compose import ComposeSettings, compose
     from cadenza.generation.phrases import is_musegan_run
-    from cadenza.training.bundle import load_bundle
 
     run = model_folder(model)
     bundle = load_bundle(run)

@@ -32,10 +32,10 @@ def middle_nll(model, context: list[int], middle: list[int]) -> float:
 
 
 def main() -> None:
+    from cadenza.bundle import load_bundle
     from cadenza.generation.arrange import _bars_tokens, _fill_in_layout
     from cadenza.generation.forcing import NotesLayout
     from cadenza.music.notation import read_notation
-    from cadenza.training.bundle import load_bundle
 
     torch.set_num_threads(1)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -96,9 +96,9 @@ def _is_c_tonic(token: str, representation: str) -> bool:
 
 def constraint_figures(run: Path, name: str, temperature: float) -> dict:
     """In-scale share, longest run, tonic endings and time per step, without and with."""
+    from cadenza.bundle import load_bundle
     from cadenza.generation.constraints import Constraints
     from cadenza.music.keys import parse_key
-    from cadenza.training.bundle import load_bundle
 
     bundle, representation = load_bundle(run), MODELS[name][0]
     key = parse_key("C")

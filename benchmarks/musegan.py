@@ -28,7 +28,7 @@ torch.set_num_threads(1)
 from cadenza.generation.phrases import binarize, generate_values
 from cadenza.models.musegan import sample_noise
 from cadenza.representations.pianoroll import PianorollRepresentation
-from cadenza.training.bundle import load_bundle
+from cadenza.bundle import load_bundle
 bundle = load_bundle(sys.argv[1])
 representation = PianorollRepresentation()
 generator = torch.Generator().manual_seed(0)

@@ -28,7 +28,7 @@ from cadenza.generation.events import generate_events
 from cadenza.generation.generate import generate_ids
 from cadenza.generation.sampling import SamplingConfig
 from cadenza.representations.pitch_duration import pair_lookup
-from cadenza.training.bundle import load_bundle
+from cadenza.bundle import load_bundle
 
 bundle = load_bundle(sys.argv[1])
 pairs = bundle.config["model"]["name"] == "attention-lstm"

@@ -31,11 +31,11 @@ import torch
 from torch.nn import functional as F
 
 from benchmarks.results import machine, write_section
+from cadenza.bundle import Bundle
 from cadenza.generation.generate import generate_ids
 from cadenza.generation.sampling import SamplingConfig
 from cadenza.models.transformer import PRESETS, Transformer, TransformerConfig
 from cadenza.representations.vocab import Vocabulary
-from cadenza.training.bundle import Bundle
 
 PRIMER = 32
 INSTALL = (

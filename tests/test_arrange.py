@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cadenza.bundle import load_bundle
 from cadenza.cli import main
 from cadenza.errors import CadenzaError
 from cadenza.generation.arrange import check_melody, harmonize, infill, regenerate
@@ -13,7 +14,6 @@ from cadenza.generation.forcing import NotesLayout
 from cadenza.music import Note, Track
 from cadenza.music.notation import read_notation
 from cadenza.representations.notes import NotesRepresentation
-from cadenza.training.bundle import load_bundle
 from cadenza.training.train import TrainConfig, train
 
 NOTES = NotesRepresentation()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from cadenza.bundle import load_bundle
 from cadenza.cli import main
 from cadenza.errors import CadenzaError
 from cadenza.generation.events import generate_events
@@ -15,7 +16,6 @@ from cadenza.music import read_midi
 from cadenza.music.keys import parse_key
 from cadenza.representations import Vocabulary
 from cadenza.representations.pitch_duration import event_pitches, pair_lookup, pair_vocabularies
-from cadenza.training.bundle import load_bundle
 from tests.conftest import PAIR_TRAINING
 
 PAIR_TOKENS = sorted(["START", "END", "rest", "C4", "D4", "E4", "C4.E4", "0", "0.5", "1.0", "1/3"])

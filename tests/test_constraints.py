@@ -5,6 +5,7 @@ from itertools import groupby
 import pytest
 import torch
 
+from cadenza.bundle import load_bundle
 from cadenza.cli import main
 from cadenza.errors import CadenzaError
 from cadenza.generation.constraints import Constraints, Steering, parse_pitch, token_masks
@@ -15,7 +16,6 @@ from cadenza.music import read_midi
 from cadenza.music.keys import parse_key
 from cadenza.representations.chord import token_pitches
 from cadenza.representations.pitch_duration import END, event_pitches, pair_vocabularies
-from cadenza.training.bundle import load_bundle
 
 C_MAJOR = {0, 2, 4, 5, 7, 9, 11}
 

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from cadenza.bundle import load_bundle
 from cadenza.cli import main
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
@@ -12,7 +13,6 @@ from cadenza.evaluation import music as evaluation_music
 from cadenza.evaluation.copy_check import bar_symbols
 from cadenza.evaluation.music import JudgeSettings, PieceReader, judge_run
 from cadenza.music import Note, Score, TimeSignature, Track
-from cadenza.training.bundle import load_bundle
 
 
 def test_bar_symbols_by_hand():

@@ -18,7 +18,7 @@ def no_loading(monkeypatch):
     def refuse(*_args, **_kwargs):
         raise AssertionError("the run was loaded before the flags were refused")
 
-    monkeypatch.setattr("cadenza.training.bundle.load_bundle", refuse)
+    monkeypatch.setattr("cadenza.bundle.load_bundle", refuse)
 
 
 def pitches(path) -> list[int]:

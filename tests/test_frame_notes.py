@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from cadenza.bundle import load_bundle
 from cadenza.cli import main
 from cadenza.corpus.frames import SPLITS, FrameDataset, write_frame_dataset
 from cadenza.corpus.store import Corpus
@@ -29,7 +30,6 @@ from cadenza.representations.frame_notes import (
     key_pitch,
 )
 from cadenza.representations.frames import START
-from cadenza.training.bundle import load_bundle
 from cadenza.training.train import TrainConfig, train
 from tests.conftest import make_score
 

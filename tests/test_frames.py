@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from cadenza.bundle import load_bundle
 from cadenza.cli import main
 from cadenza.corpus.frames import (
     SPLITS,
@@ -43,7 +44,6 @@ from cadenza.representations.frames import (
     nearest_frame_token,
     sample_frames,
 )
-from cadenza.training.bundle import load_bundle
 from cadenza.training.data import SplitStream
 from cadenza.training.train import TrainConfig, train
 from tests.conftest import make_score

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+from cadenza.bundle import load_bundle
 from cadenza.cli import main
 from cadenza.errors import CadenzaError
 from cadenza.generation.generate import generate_ids, primer_ids
 from cadenza.generation.sampling import SamplingConfig, sample_next
 from cadenza.music import Note, Track, read_midi
 from cadenza.representations.chord import nearest_chord_token
-from cadenza.training.bundle import load_bundle
 from tests.conftest import make_corpus, make_score, write_song
 
 

@@ -7,6 +7,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
+from cadenza.bundle import load_bundle
 from cadenza.corpus.store import Corpus
 from cadenza.metrics.harmony import (
     CHORD_QUALITIES,
@@ -24,7 +25,6 @@ from cadenza.metrics.harmony import (
 )
 from cadenza.music import Note, Score, Track
 from cadenza.music.notation import read_notation
-from cadenza.training.bundle import load_bundle
 
 M21_KINDS = {  # music21's chord-symbol kind of each quality
     "major": "major",

@@ -6,13 +6,13 @@ import warnings
 import pytest
 import torch
 
+from cadenza.bundle import load_bundle
 from cadenza.generation.compose import ComposeSettings, compose
 from cadenza.generation.generate import file_primer_ids, generate_ids, primer_context
 from cadenza.generation.sampling import SamplingConfig
 from cadenza.music import Note, Score, Track, read_score, write_midi
 from cadenza.pretrained import available
 from cadenza.representations.pitch_duration import event_pitches
-from cadenza.training.bundle import load_bundle
 
 SCALE = [(60,), (62,), (64,), (65,), (67,), (69,), (71,), (72,)]
 

@@ -10,6 +10,7 @@ import torch
 from safetensors.torch import load_file
 from torch.nn import functional as F
 
+from cadenza.bundle import load_bundle
 from cadenza.cli import main
 from cadenza.errors import CadenzaError
 from cadenza.metrics.musegan import musegan_metrics, tonal_matrix
@@ -24,7 +25,6 @@ from cadenza.models.musegan import (
     sample_noise,
 )
 from cadenza.music import Note, Score, TimeSignature, Track, read_midi, write_midi
-from cadenza.training.bundle import load_bundle
 from cadenza.training.gan import gradient_penalty, phrases_to_tanh
 from cadenza.training.train import TrainConfig, train
 

@@ -6,10 +6,10 @@ import shutil
 import pytest
 
 import cadenza.pretrained
+from cadenza.bundle import load_bundle
 from cadenza.cli import main
 from cadenza.music import read_midi
 from cadenza.pretrained import available
-from cadenza.training.bundle import load_bundle
 
 SHIPPED = {
     "bach-chord": ("chord-lstm", "chord"),

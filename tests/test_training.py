@@ -9,10 +9,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from cadenza.bundle import load_bundle
 from cadenza.cli import main
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
-from cadenza.training.bundle import load_bundle
 from cadenza.training.train import train
 from tests.conftest import make_corpus, tiny
 

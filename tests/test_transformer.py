@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import torch
 
+from cadenza.bundle import load_bundle
 from cadenza.cli import main
 from cadenza.errors import CadenzaError
 from cadenza.models import build_model, preset_config
 from cadenza.models.transformer import KVCache, Transformer, TransformerConfig
 from cadenza.music import read_midi
 from cadenza.representations import Vocabulary
-from cadenza.training.bundle import load_bundle
 from cadenza.training.train import TrainConfig, train
 from tests.conftest import tiny
 

@@ -104,8 +104,8 @@ def _evaluate_tokens(args: argparse.Namespace, output: Path) -> int:
     )
     use_threads("train", args.threads)  # batches of windows
     if args.corpus is None:  # found (or rebuilt) once for both passes
+        from cadenza.bundle import load_bundle
         from cadenza.evaluation.corpus import find_run_corpus
-        from cadenza.training.bundle import load_bundle
 
         args.corpus = find_run_corpus(load_bundle(args.run), need_training=settings is not None)
     result = evaluate_run(args.run, args.corpus, args.primer, args.horizon, args.windows, output)

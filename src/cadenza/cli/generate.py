@@ -108,8 +108,8 @@ def _add_musegan_flags(generate: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Handle `cadenza generate`: -o, the constraints and the flags checked for the run's
     model family, which then composes."""
+    from cadenza.bundle import read_run_config
     from cadenza.generation.phrases import is_musegan_run
-    from cadenza.training.bundle import read_run_config
 
     args.run = model_folder(args)
     use_threads("compose", args.threads)
@@ -131,11 +131,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _generate_tokens(args: argparse.Namespace, constraints) -> int:
     """`cadenza generate` for a token model (its flags checked)."""
+    from cadenza.bundle import load_bundle
     from cadenza.generation.arrange import check_given_notes
     from cadenza.generation.compose import ComposeSettings, compose
     from cadenza.generation.plots import plot_generation
     from cadenza.music.midi import write_midi
-    from cadenza.training.bundle import load_bundle
 
     given = {name: getattr(args, name) for name in ("length", "step", "instrument")}
     settings = ComposeSettings(  # checks every setting before the run is loaded
@@ -183,9 +183,9 @@ def _around_given_notes(args: argparse.Namespace, bundle, settings, constraints)
 def _generate_phrases(args: argparse.Namespace, constraints) -> int:
     """`cadenza generate` for a musegan run (its flags checked); the scale and range of
     `constraints` mask the generator's pitches."""
+    from cadenza.bundle import load_bundle
     from cadenza.generation.phrase_piece import check_phrase_flags, phrase_piece
     from cadenza.music.midi import write_midi
-    from cadenza.training.bundle import load_bundle
 
     bars = DEFAULT_BARS if args.bars is None else args.bars
     instrument = 0 if args.instrument is None else args.instrument

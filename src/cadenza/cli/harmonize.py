@@ -42,12 +42,12 @@ def add_flags(harmonize: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handle `cadenza harmonize`."""
+    from cadenza.bundle import load_bundle
     from cadenza.generation.arrange import check_melody, harmonize, read_given_piece
     from cadenza.generation.compose import ComposeSettings
     from cadenza.music.midi import write_midi
     from cadenza.pretrained import resolve_model
     from cadenza.threads import use_threads
-    from cadenza.training.bundle import load_bundle
 
     if args.run is not None and args.model is not None:
         raise CadenzaError("give a run folder or --model NAME, not both")

@@ -15,13 +15,13 @@ from pathlib import Path
 import torch
 
 from cadenza.atomic import write_text_atomic
+from cadenza.bundle import Bundle, load_bundle
 from cadenza.corpus.store import describe_validation
 from cadenza.errors import CadenzaError
 from cadenza.evaluation.corpus import open_run_corpus
 from cadenza.generation.generate import without_onednn
 from cadenza.models import model_kind
 from cadenza.representations.pitch_duration import pair_lookup
-from cadenza.training.bundle import Bundle, load_bundle
 from cadenza.training.data import SplitStream
 
 REPORTED_STEPS = (1, 2, 4, 8, 16, 32, 64)

@@ -20,10 +20,10 @@ import sys
 from pathlib import Path
 
 from cadenza.atomic import write_text_atomic
+from cadenza.bundle import Bundle
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
 from cadenza.representations.vocab import Vocabulary
-from cadenza.training.bundle import Bundle
 
 
 def cache_folder() -> Path:

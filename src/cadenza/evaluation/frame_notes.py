@@ -23,6 +23,7 @@ import math
 import numpy as np
 import torch
 
+from cadenza.bundle import Bundle
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
 from cadenza.evaluation.frames import (
@@ -32,7 +33,6 @@ from cadenza.evaluation.frames import (
 )
 from cadenza.representations.frame_notes import FRAME, FrameNotesGrammar, key_pitch
 from cadenza.representations.frames import START
-from cadenza.training.bundle import Bundle
 
 BATCH_LOGITS = 1 << 24  # logits per batch of pieces (128 MiB of float64)
 RULE = (

@@ -30,12 +30,12 @@ import numpy as np
 import torch
 
 from cadenza.atomic import write_text_atomic
+from cadenza.bundle import Bundle, load_bundle
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
 from cadenza.evaluation.corpus import find_run_corpus
 from cadenza.models import model_kind
 from cadenza.representations.frames import START, frame_matrix
-from cadenza.training.bundle import Bundle, load_bundle
 
 SEARCH_RANGE = (-6.0, 0.0)  # log10 of the mixture weight
 SEARCH_STEPS = 60  # golden-section steps: the bracket shrinks to 6 * 0.618**60, about 1e-12

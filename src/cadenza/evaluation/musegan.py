@@ -11,13 +11,13 @@ import numpy as np
 import torch
 
 from cadenza.atomic import write_text_atomic
+from cadenza.bundle import Bundle, load_bundle
 from cadenza.errors import CadenzaError
 from cadenza.generation.compose import check_seed
 from cadenza.generation.phrases import binarize, generate_values, nearest_phrases
 from cadenza.metrics.musegan import musegan_metrics
 from cadenza.models.musegan import sample_noise
 from cadenza.representations.pianoroll import VOICES, voices_to_roll
-from cadenza.training.bundle import Bundle, load_bundle
 
 METRICS = {
     "EB": "empty bars (EB)",

@@ -30,6 +30,7 @@ import torch
 from tqdm import tqdm
 
 from cadenza.atomic import write_text_atomic
+from cadenza.bundle import Bundle, load_bundle
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
 from cadenza.evaluation.copy_check import copy_check
@@ -46,7 +47,6 @@ from cadenza.models import model_kind
 from cadenza.music.score import Score
 from cadenza.representations import get_representation
 from cadenza.representations.pitch_duration import END, START
-from cadenza.training.bundle import Bundle, load_bundle
 
 MAX_METRIC_PIECES = 1000  # training pieces whose metrics are measured (a seeded sample beyond)
 SETS = ("training", "validation", "generated")

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cadenza.bundle import Bundle
 from cadenza.errors import CadenzaError
 from cadenza.generation.compose import ComposeSettings, Composition, name_voices
 from cadenza.generation.constraints import Constraints, grammar_options
@@ -28,7 +29,6 @@ from cadenza.generation.generate import generate_ids
 from cadenza.music.keys import estimate_key
 from cadenza.music.score import Score, Track
 from cadenza.representations.pitch_names import pitch_name
-from cadenza.training.bundle import Bundle
 
 VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
 LONGEST_PIECE = 20_000  # tokens: a bound on any composition around given notes

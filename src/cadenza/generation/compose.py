@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from cadenza.bundle import Bundle
 from cadenza.errors import CadenzaError
 from cadenza.generation.constraints import Constraints
 from cadenza.generation.events import EventTrace, generate_events
@@ -16,7 +17,6 @@ from cadenza.music.io import check_tune
 from cadenza.music.keys import parse_key
 from cadenza.music.score import Score
 from cadenza.representations import get_representation
-from cadenza.training.bundle import Bundle
 
 MAX_SEED = 2**63 - 1  # what both torch's and numpy's generators take
 

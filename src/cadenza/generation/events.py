@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from cadenza.bundle import Bundle
 from cadenza.generation.constraints import Constraints, steering_for
 from cadenza.generation.generate import without_onednn
 from cadenza.generation.sampling import SamplingConfig, sample_next
@@ -24,7 +25,6 @@ from cadenza.representations.pitch_duration import (
     pair_lookup,
     pair_vocabularies,
 )
-from cadenza.training.bundle import Bundle
 
 
 @dataclass

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from cadenza.bundle import Bundle
 from cadenza.errors import CadenzaError
 from cadenza.generation.constraints import (
     Constraints,
@@ -26,7 +27,6 @@ from cadenza.generation.constraints import (
 )
 from cadenza.generation.sampling import SamplingConfig, sample_next
 from cadenza.models import model_kind
-from cadenza.training.bundle import Bundle
 
 
 @torch.inference_mode()

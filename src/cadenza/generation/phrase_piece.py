@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from cadenza.bundle import Bundle
 from cadenza.errors import CadenzaError
 from cadenza.generation.compose import check_seed
 from cadenza.generation.constraints import Constraints
@@ -27,7 +28,6 @@ from cadenza.generation.phrases import (
 )
 from cadenza.music.score import Score
 from cadenza.representations.pianoroll import PITCHES, REST, STEPS_PER_BAR, VOICES
-from cadenza.training.bundle import Bundle
 
 
 def check_phrase_flags(

@@ -1,1 +1,1 @@
-"""Training: windows from the memory-mapped corpus, the Lightning loop, and run bundles."""
+"""Training: windows from the memory-mapped corpus and the Lightning loops that make runs."""

@@ -23,10 +23,10 @@ import numpy as np
 import torch
 
 from cadenza.atomic import write_text_atomic
+from cadenza.bundle import library_versions
 from cadenza.errors import CadenzaError
 from cadenza.models import model_kind
 from cadenza.representations.vocab import Vocabulary
-from cadenza.training.bundle import library_versions
 
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true",
               "32", "bf16", "16", "64")  # fmt: skip

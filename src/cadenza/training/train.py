@@ -20,13 +20,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from cadenza.bundle import save_bundle
 from cadenza.corpus.phrase_store import is_phrase_corpus
 from cadenza.corpus.store import Corpus, describe_validation
 from cadenza.errors import CadenzaError
 from cadenza.models import model_kind, preset_config
 from cadenza.representations import representation_for
 from cadenza.representations.pitch_duration import pair_lookup
-from cadenza.training.bundle import save_bundle
 from cadenza.training.data import FillInTheMiddle, SplitStream, WindowSampler
 from cadenza.training.gan import train_gan
 from cadenza.training.module import TokenModelTask

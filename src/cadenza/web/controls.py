@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cadenza.bundle import Bundle
 from cadenza.generation.compose import generate_flags
 from cadenza.generation.phrase_flags import GENERATE_FLAGS as PHRASE_FLAGS
 from cadenza.models import model_kind
-from cadenza.training.bundle import Bundle
 
 # The built-in models in a person's words (run folders are described from their config).
 BUILT_IN_WORDS = {

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cadenza.bundle import Bundle
 from cadenza.errors import CadenzaError
 from cadenza.generation.compose import Composition
 from cadenza.generation.constraints import Constraints
 from cadenza.generation.phrase_piece import check_phrase_flags, phrase_piece
 from cadenza.generation.phrases import parse_change
-from cadenza.training.bundle import Bundle
 
 MAX_BARS = 64
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cadenza.bundle import Bundle
 from cadenza.errors import CadenzaError
 from cadenza.generation import arrange
 from cadenza.generation.arrange import check_given_notes, parse_bars, read_given_piece
@@ -16,7 +17,6 @@ from cadenza.generation.compose import ComposeSettings, Composition, compose
 from cadenza.generation.constraints import Constraints
 from cadenza.generation.phrase_flags import GENERATE_FLAGS as PHRASE_FLAGS
 from cadenza.generation.phrase_flags import NOT_TOKENS
-from cadenza.training.bundle import Bundle
 from cadenza.web.given import given_outside_bars, given_voices
 from cadenza.web.phrases import PhraseSettings, compose_phrases
 from cadenza.web.tunes import Tune

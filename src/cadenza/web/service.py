@@ -17,6 +17,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from cadenza.bundle import Bundle, load_bundle
 from cadenza.errors import CadenzaError
 from cadenza.generation.compose import ComposeSettings, Composition
 from cadenza.generation.constraints import Constraints
@@ -25,7 +26,6 @@ from cadenza.music.midi import write_midi
 from cadenza.outputs.audio import AudioSettings
 from cadenza.outputs.pianoroll_png import write_piano_roll
 from cadenza.outputs.render import RenderSettings, missing_tools, render_score
-from cadenza.training.bundle import Bundle, load_bundle
 from cadenza.web.controls import Abilities
 from cadenza.web.phrases import PhraseSettings
 from cadenza.web.pieces import Asked, Melody, compose_asked, harmonize_melody
