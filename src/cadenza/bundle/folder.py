@@ -7,18 +7,18 @@ bundle whose parts do not belong together or are damaged.
 from __future__ import annotations
 
 import json
-import platform
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-
-from cadenza import __version__
 from cadenza.atomic import atomic_path, write_text_atomic
+from cadenza.bundle.config import RunConfig
 from cadenza.errors import CadenzaError
-from cadenza.models import build_model, model_kind
 from cadenza.representations.vocab import Vocabulary
+
+if TYPE_CHECKING:  # torch is loaded with the weights, so a run's config reads without it
+    import torch
+    from torch import nn
 
 BUNDLE_FORMAT = "cadenza-run"
 BUNDLE_VERSION = 1
@@ -36,7 +36,7 @@ class Bundle:
 
     model: nn.Module
     vocabulary: Vocabulary
-    config: dict
+    config: dict  # config.json as read; `run_config` is its typed view
     primers: torch.Tensor | None  # (N, T) training windows (musegan: phrases); None: missing
     folder: Path | None = None
 
@@ -50,28 +50,19 @@ class Bundle:
             )
         return self.primers
 
+    @property
+    def run_config(self) -> RunConfig:
+        """The typed view of `config` (read anew, so it follows any change to `config`)."""
+        return RunConfig.from_dict(self.config)
+
     def representation(self, **options: object):
         """The representation the run was trained on, with its stored settings (decoding
         options such as `step` or `program` may be added)."""
         from cadenza.representations import get_representation
 
-        stored = self.config["representation"]
-        facts = stored.get("facts", {})  # what the training data showed (see corpus_facts)
-        return get_representation(stored["name"], **{**options, **facts, **stored["settings"]})
-
-
-def library_versions() -> dict:
-    """Versions of what produced a run."""
-    import lightning
-    import numpy
-
-    return {
-        "cadenza": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "lightning": lightning.__version__,
-        "numpy": numpy.__version__,
-    }
+        run = self.run_config
+        settings = {**options, **run.facts, **run.representation_settings}
+        return get_representation(run.representation_name, **settings)
 
 
 def save_bundle(
@@ -82,6 +73,7 @@ def save_bundle(
     primers: torch.Tensor,
 ) -> None:
     """Write weights, primers, config and vocabulary; each file atomically, config last."""
+    import torch
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -97,12 +89,12 @@ def save_bundle(
     write_text_atomic(folder / CONFIG, json.dumps(payload, indent=1))
 
 
-def read_run_config(run: str | Path) -> dict:
+def read_run_config(run: str | Path) -> RunConfig:
     """RUN's config.json, read before the weights so that flags can be checked first."""
     try:
         config = json.loads((Path(run) / CONFIG).read_text("utf-8"))
         if "name" in config["model"] and {"name", "settings"} <= set(config["representation"]):
-            return config
+            return RunConfig.from_dict(config)
     except (OSError, ValueError, KeyError, TypeError):
         pass
     load_bundle(run)  # says what is wrong with the run in one sentence
@@ -111,8 +103,11 @@ def read_run_config(run: str | Path) -> dict:
 
 def load_bundle(folder: str | Path) -> Bundle:
     """Load a run folder written by `save_bundle`, checking that its parts belong together."""
+    import torch
     from safetensors import SafetensorError
     from safetensors.torch import load_file
+
+    from cadenza.models import build_model, model_kind
 
     folder = Path(folder)
     if not (folder / CONFIG).is_file():

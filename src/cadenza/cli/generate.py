@@ -116,8 +116,7 @@ def run(args: argparse.Namespace) -> int:
     args.output = midi_output(args.output)
     constraints = generation_constraints(args)
     config = read_run_config(args.run)
-    model = f"{args.model or args.run} ({config['model']['name']}, "
-    model += f"{config['representation']['name']})"
+    model = f"{args.model or args.run} ({config.model_name}, {config.representation_name})"
     if is_musegan_run(args.run):  # four-voice phrases from noise
         from cadenza.generation.phrase_flags import GENERATE_FLAGS, NOT_TOKENS
 
@@ -205,7 +204,7 @@ def _generate_phrases(args: argparse.Namespace, constraints) -> int:
         from cadenza.generation.roll_plots import plot_voices
 
         stem = args.output.with_suffix("")
-        lowest = bundle.config["representation"]["settings"]["lowest_pitch"]
+        lowest = bundle.run_config.representation_settings["lowest_pitch"]
         for path in plot_voices(piece.picture, piece.grid, stem, lowest):
             print(f"  picture: {path}")
     render_generated(args, piece.score, args.output)  # --render: audio, notation, pictures

@@ -46,7 +46,7 @@ def evaluate_run(
         raise CadenzaError("--primer, --horizon and --windows must be at least 1")
     bundle = load_bundle(run)
     corpus = open_run_corpus(bundle, corpus_folder, need_training=False)
-    kind = model_kind(bundle.config["model"]["name"])
+    kind = model_kind(bundle.run_config.model_name)
     lookup = pair_lookup(corpus.vocabulary.tokens) if kind.pairs else None
     stream = SplitStream(corpus, "validation", primer + horizon, kind.tokens_per_step, lookup)
     count = min(windows, stream.length // (primer + horizon + 1))

@@ -53,7 +53,7 @@ def open_run_corpus(
 def find_run_corpus(bundle: Bundle, need_training: bool = True) -> Path:
     """The folder of the corpus `bundle` was trained on, rebuilt from music21 if it is gone
     and came from there; one clear error naming the places looked in otherwise."""
-    record = bundle.config["corpus"]
+    record = bundle.run_config.corpus
     looked, other = [], None
     for folder in _candidates(Path(bundle.folder), record):
         looked.append(str(folder))

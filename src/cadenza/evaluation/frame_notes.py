@@ -141,7 +141,7 @@ def evaluate_frame_notes(bundle: Bundle, corpus: Corpus) -> dict:
         "test_tokens": test_tokens,
         "keys": int(training.shape[1]),
         "training_frames": len(training),
-        "model": bundle.config["model"]["name"],
+        "model": bundle.run_config.model_name,
         "rule": RULE,
     }
 

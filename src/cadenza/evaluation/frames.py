@@ -128,7 +128,7 @@ def _split_pieces(corpus: Corpus, split: str) -> list[np.ndarray]:
 def _open(run: str | Path, corpus_folder: str | Path | None) -> tuple[Bundle, Corpus]:
     bundle = load_bundle(run)
     corpus = Corpus(corpus_folder or find_run_corpus(bundle))
-    if corpus.manifest["corpus_hash"] != bundle.config["corpus"]["hash"]:
+    if corpus.manifest["corpus_hash"] != bundle.run_config.corpus_hash:
         raise CadenzaError(
             f"{corpus.folder}: not the corpus {run} was trained on, so its test split may hold "
             "training pieces"
@@ -139,7 +139,7 @@ def _open(run: str | Path, corpus_folder: str | Path | None) -> tuple[Bundle, Co
             f"{corpus.folder}: --frames-nll needs a corpus of frames or frame-notes (prepare a "
             f".npz, .mat or .pickle frame dataset), not {representation!r}"
         )
-    kind = model_kind(bundle.config["model"]["name"])
+    kind = model_kind(bundle.run_config.model_name)
     if kind.pairs or kind.makes_phrases:
         raise CadenzaError(f"{run}: --frames-nll needs a one-token-per-step model")
     if not len(corpus.piece_indices("test")):
@@ -198,7 +198,7 @@ def _mixture_frames_nll(bundle: Bundle, corpus: Corpus) -> dict:
         "test_unseen_frames": int(unseen.sum()),
         "training_frames": training_frames,
         "distinct_training_frames": int(seen.sum()),
-        "model": bundle.config["model"]["name"],
+        "model": bundle.run_config.model_name,
         "rule": "p = (1 - w) p_model + w p_bernoulli; p_model renormalized over the frames "
         "seen in training (0 for others); p_bernoulli: independent keys, P(on) = (count + 1) "
         "/ (training frames + 2); w minimizes the validation NLL",

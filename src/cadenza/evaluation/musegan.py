@@ -57,7 +57,7 @@ def evaluate_musegan(
     if phrases < 1:
         raise CadenzaError(f"--phrases must be at least 1, got {phrases}")
     bundle = load_bundle(run)
-    lowest = int(bundle.config["representation"]["settings"]["lowest_pitch"])
+    lowest = int(bundle.run_config.representation_settings["lowest_pitch"])
     training = bundle.primers.numpy().astype(np.int8)  # (N, bars, steps, 4)
     generated = generate_phrases(bundle, phrases, seed)
     shares = nearest_shares(generated, training)

@@ -76,9 +76,11 @@ class PieceReader:
 
     def __init__(self, bundle: Bundle) -> None:
         self.vocabulary = bundle.vocabulary
-        settings = bundle.config["representation"]
-        self.representation = get_representation(settings["name"], **settings["settings"])
-        self.two_stream = model_kind(bundle.config["model"]["name"]).pairs
+        run = bundle.run_config
+        self.representation = get_representation(
+            run.representation_name, **run.representation_settings
+        )
+        self.two_stream = model_kind(run.model_name).pairs
         self.framing = {self.vocabulary.index[t] for t in (START, END) if t in self.vocabulary}
 
     def steps(self, ids: np.ndarray) -> list[int]:

@@ -48,7 +48,7 @@ def notes_representation(bundle: Bundle, action: str, constraints: Constraints |
 
 def voice_count(bundle: Bundle) -> int:
     """How many voices the model's training pieces have (the tracks it has ranges for)."""
-    facts = bundle.config["representation"].get("facts", {})
+    facts = bundle.run_config.facts
     return len(facts.get("track_ranges", [])) or len(facts.get("monophonic_tracks", [])) or 4
 
 
@@ -135,9 +135,9 @@ def check_melody(bundle: Bundle, melody: Score, name: str) -> Score:
 
 
 def _soprano_range(bundle: Bundle) -> tuple[int, int]:
-    facts = bundle.config["representation"].get("facts", {})
+    facts = bundle.run_config.facts
     low, high = (facts.get("track_ranges") or [[0, 127]])[0]
-    shifts = bundle.config.get("results", {}).get("transpose") or [0, 0]
+    shifts = bundle.run_config.transpose
     return max(0, low + shifts[0]), min(127, high + shifts[1])
 
 
@@ -214,7 +214,7 @@ def infill(
 ) -> Composition:
     """Compose bars `bars` (1-based, inclusive) of `piece` anew between its other bars."""
     representation = notes_representation(bundle, "--infill", constraints)
-    if not bundle.config.get("results", {}).get("fill_in_the_middle"):
+    if not bundle.run_config.fill_in_the_middle:
         raise CadenzaError(
             "--infill needs a model trained with fill-in-the-middle; this run was trained "
             "without it (train with --fill-in-the-middle 0.25)"
@@ -256,7 +256,7 @@ def _bars_tokens(layout: NotesLayout, start: int, stop: int, header: bool = Fals
 def _fill_in_layout(bundle, representation, prefix, suffix, middle_guess) -> list[int]:
     """`FIM_Prefix prefix FIM_Suffix suffix FIM_Middle` as ids, the prefix's end and the
     suffix's start cut so that the middle has room in the model's context."""
-    context = int(bundle.config["model"]["config"].get("context", 512))
+    context = bundle.run_config.context or 512  # 512 for a model without one (recurrent)
     room = max(0, context - 3 - int(1.5 * middle_guess) - 16)
     keep_suffix = min(len(suffix), room // 2)
     keep_prefix = min(len(prefix), room - keep_suffix)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from cadenza.bundle import Bundle
+from cadenza.bundle import Bundle, RunConfig
 from cadenza.errors import CadenzaError
 from cadenza.generation.constraints import Constraints
 from cadenza.generation.events import EventTrace, generate_events
@@ -80,14 +80,14 @@ TOKEN_FLAGS = frozenset(
 DECODING_FLAGS = {"step": "step", "program": "instrument", "no_parallels": "no_parallels"}
 
 
-def generate_flags(config: dict, arranging: bool = False) -> frozenset[str]:
+def generate_flags(config: RunConfig, arranging: bool = False) -> frozenset[str]:
     """The `generate` flags (argparse names) a token run with this config acts on: besides
     TOKEN_FLAGS, the per-head temperatures and `plots` (the attention) for two-stream models,
     the decoding options its representation has, `regenerate` and `infill` where it composes
     around given notes; `length` not when `arranging` (the given notes decide it)."""
-    kind = model_kind(config["model"]["name"])
+    kind = model_kind(config.model_name)
     representation = get_representation(
-        config["representation"]["name"], **config["representation"]["settings"]
+        config.representation_name, **config.representation_settings
     )
     flags = set(TOKEN_FLAGS)
     if kind.pairs:
@@ -113,7 +113,7 @@ def compose(
 ) -> Composition:
     """Sample a piece from `bundle` as `settings` ask, within `constraints` (scale, range,
     repeats); seeded, so the same settings repeat it."""
-    name = bundle.config["model"]["name"]
+    name = bundle.run_config.model_name
     if model_kind(name).makes_phrases:  # the web page offers every run it is given
         raise CadenzaError(
             f"a {name} model composes whole phrases, not token by token: compose with it "
@@ -132,12 +132,12 @@ def compose(
         ids = generate_ids(bundle, primer, settings.length, sampling, generator, constraints)
         tokens, trace = bundle.vocabulary.decode(ids), None
         summary = f"{len(tokens)} tokens ({len(set(tokens))} distinct)"
-    representation_settings = bundle.config["representation"]
+    run = bundle.run_config
     representation = get_representation(
-        representation_settings["name"],
+        run.representation_name,
         step=settings.step,
         program=settings.instrument,
-        **representation_settings["settings"],
+        **run.representation_settings,
     )
     score = at_tempo(representation.decode(tokens, bpm=settings.tempo), settings.tempo)
     if settings.key:  # a notes model states its own key, which --key has chosen

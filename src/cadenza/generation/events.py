@@ -66,7 +66,7 @@ def generate_events(
     produced: list[str] = []
     zero = durations.index(FRAME_DURATION) if FRAME_DURATION in durations else None
     model = bundle.model
-    memory = int(bundle.config["training"]["window"])
+    memory = bundle.run_config.window
     history = steps[:, -memory:]  # (1, <= memory, 2): the steps the state was built from
     with without_onednn():
         (pitch_logits, duration_logits), _, state = model(history)

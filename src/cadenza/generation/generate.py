@@ -74,8 +74,8 @@ def without_onednn() -> Iterator[None]:
 def primer_context(bundle: Bundle) -> int:
     """How many of a primer's last tokens the model reads: a transformer's context, else the
     training window (a state carried much further predicts worse: generation/events.py)."""
-    steps = getattr(bundle.model, "max_window", None) or int(bundle.config["training"]["window"])
-    return steps * max(1, model_kind(bundle.config["model"]["name"]).tokens_per_step)
+    steps = getattr(bundle.model, "max_window", None) or bundle.run_config.window
+    return steps * max(1, model_kind(bundle.run_config.model_name).tokens_per_step)
 
 
 def _sample_after(bundle, primer, length, sampling, generator, steering, grammar) -> list[int]:
@@ -85,7 +85,7 @@ def _sample_after(bundle, primer, length, sampling, generator, steering, grammar
         logits, _, state = model(torch.tensor([read]))  # (1, P, V), P <= the context
         last = logits[0, -1]
     else:  # no primer: the first token follows the training data's token frequencies
-        counts = torch.tensor(bundle.config["train_token_counts"], dtype=torch.float)
+        counts = torch.tensor(bundle.run_config.train_token_counts, dtype=torch.float)
         last, state = torch.log(counts.clamp(min=1e-9)), None
     representation = bundle.representation()
     end = bundle.vocabulary.index.get(representation.end_token or "", -1)

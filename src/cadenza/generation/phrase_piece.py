@@ -66,7 +66,7 @@ def phrase_piece(
     """`bars` bars from noise seeded by `seed` (with `change`, one silent bar and the same
     with that noise drawn anew), within the scale and range of `constraints`, in its key."""
     config = bundle.model.config
-    lowest = bundle.config["representation"]["settings"]["lowest_pitch"]
+    lowest = bundle.run_config.representation_settings["lowest_pitch"]
     allowed = pitch_mask(constraints, lowest)  # (84,) or None
     generator = torch.Generator().manual_seed(seed)
     noise = piece_noise(config, math.ceil(bars / config.bars), generator)
@@ -94,7 +94,7 @@ def nearest_lines(bundle: Bundle, phrases: list[np.ndarray]) -> list[str]:
         indices, differing = nearest_phrases(voices, training)
         for number, (index, count) in enumerate(zip(indices, differing, strict=True)):
             label = f"phrase {number + 1}" + (" (changed)" if version else "")
-            text = describe_nearest(bundle.config, int(index), int(count), voices[0].size)
+            text = describe_nearest(bundle.run_config, int(index), int(count), voices[0].size)
             lines.append(f"{label}: nearest training phrase {text}")
     return lines
 

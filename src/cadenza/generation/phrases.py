@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cadenza.bundle.config import RunConfig
 from cadenza.errors import CadenzaError
 from cadenza.generation.constraints import Constraints
 from cadenza.models import model_kind
@@ -117,9 +118,9 @@ def nearest_phrases(voices: np.ndarray, training: np.ndarray) -> tuple[np.ndarra
     return best.numpy(), differing.gather(1, best[:, None])[:, 0].numpy()
 
 
-def describe_nearest(config: dict, index: int, differing: int, cells: int) -> str:
+def describe_nearest(config: RunConfig, index: int, differing: int, cells: int) -> str:
     """ "bwv66.6 bars 3-4, 47 of 128 voice-steps differ (37%)"."""
-    sources = config.get("phrase_sources", {})
+    sources = config.phrase_sources
     if "titles" in sources:
         title = sources["titles"][sources["piece"][index]]
         first = sources["first_bar"][index]
@@ -134,7 +135,7 @@ def is_musegan_run(run: Path) -> bool:
     anything unreadable or unknown."""
     try:
         config = json.loads((Path(run) / "config.json").read_text("utf-8"))
-        return model_kind(config["model"]["name"]).makes_phrases
+        return model_kind(RunConfig.from_dict(config).model_name).makes_phrases
     except (OSError, ValueError, KeyError, TypeError, CadenzaError):
         return False
 

@@ -25,11 +25,13 @@ def available() -> dict[str, Path]:
 
 def describe(folder: Path) -> dict[str, str]:
     """A shipped model's family, representation and the corpus folder it was trained on."""
-    config = json.loads((folder / "config.json").read_text("utf-8"))
+    from cadenza.bundle import RunConfig
+
+    config = RunConfig.from_dict(json.loads((folder / "config.json").read_text("utf-8")))
     return {
-        "model": config["model"]["name"],
-        "representation": config["representation"]["name"],
-        "corpus": Path(config["corpus"]["path"]).name,
+        "model": config.model_name,
+        "representation": config.representation_name,
+        "corpus": Path(config.corpus["path"]).name,
     }
 
 

@@ -3,7 +3,7 @@
 The token loop (training/train.py) and the GAN loop (training/gan.py) both use these; neither
 imports the other's private parts. The run folder holds `train.json` (what is being trained
 on what) from the start, for `--resume`; `config.json` at the end, written by `bundle_config`
-for every family.
+(bundle/config.py) for every family.
 """
 
 from __future__ import annotations
@@ -19,14 +19,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import lightning as L
-import numpy as np
 import torch
 
 from cadenza.atomic import write_text_atomic
-from cadenza.bundle import library_versions
 from cadenza.errors import CadenzaError
 from cadenza.models import model_kind
-from cadenza.representations.vocab import Vocabulary
 
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true",
               "32", "bf16", "16", "64")  # fmt: skip
@@ -241,34 +238,3 @@ def make_trainer(config: TrainConfig, callbacks: list, logger) -> L.Trainer:
             f"cannot train with --accelerator {config.accelerator} --devices {config.devices} "
             f"--num-nodes {config.num_nodes} --precision {config.precision}: {message}"
         ) from None
-
-
-def bundle_config(
-    config: TrainConfig,
-    model_config: dict,
-    vocabulary: Vocabulary,
-    corpus_record: dict,
-    results: dict,
-    train_counts: np.ndarray,
-    facts: dict | None = None,
-    **family: object,
-) -> dict:
-    """The bundle's `config.json` for every model family: the model and its config, the
-    representation (with `facts`, what the representation learnt from the training pieces,
-    where it keeps any), the corpus, the training config and seed, the library versions, the
-    results and the training data's counts per token; `family` adds a family's own entries
-    (a GAN's settings, its phrases' sources)."""
-    representation = {"name": vocabulary.representation, "settings": vocabulary.settings}
-    if facts is not None:
-        representation["facts"] = facts
-    return {
-        "model": {"name": config.model, "preset": config.preset, "config": model_config},
-        "representation": representation,
-        "corpus": corpus_record,  # enough to find the corpus, or rebuild it (evaluate)
-        "training": asdict(config),
-        "seed": config.seed,
-        "versions": library_versions(),
-        "results": results,
-        "train_token_counts": np.asarray(train_counts).tolist(),
-        **family,
-    }

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from cadenza.bundle import save_bundle
+from cadenza.bundle import bundle_config, save_bundle
 from cadenza.corpus.phrase_store import is_phrase_corpus
 from cadenza.corpus.store import Corpus, describe_validation
 from cadenza.errors import CadenzaError
@@ -34,7 +34,6 @@ from cadenza.training.report import merge_metrics, plot_losses
 from cadenza.training.run import (
     TrainConfig,
     attempt_logger,
-    bundle_config,
     check_run_target,
     fit,
     is_helper_process,

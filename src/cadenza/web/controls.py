@@ -59,9 +59,9 @@ class Abilities:
     def of(cls, bundle: Bundle) -> Abilities:
         """Read them from the bundle as `cadenza generate` does: whether its model family
         makes phrases, and for token models its representation."""
-        phrases = model_kind(bundle.config["model"]["name"]).makes_phrases
-        flags = PHRASE_FLAGS if phrases else generate_flags(bundle.config)
-        trained_to_fill = bool(bundle.config.get("results", {}).get("fill_in_the_middle"))
+        phrases = model_kind(bundle.run_config.model_name).makes_phrases
+        flags = PHRASE_FLAGS if phrases else generate_flags(bundle.run_config)
+        trained_to_fill = bool(bundle.run_config.fill_in_the_middle)
         return cls(phrases, flags, trained_to_fill)
 
     @property
@@ -87,10 +87,9 @@ def describe(name: str, bundle: Bundle) -> str:
     """A model in plain words: the built-in ones by name, a run by its family and tokens."""
     if name in BUILT_IN_WORDS:
         return BUILT_IN_WORDS[name]
-    config = bundle.config
-    kind = config["model"]["name"]
+    run = bundle.run_config
     return (
-        f"A {kind} model ({config['model'].get('preset', '?')} preset) trained on "
-        f"{config['representation']['name']} tokens, {len(bundle.vocabulary)} in its "
+        f"A {run.model_name} model ({run.model_preset} preset) trained on "
+        f"{run.representation_name} tokens, {len(bundle.vocabulary)} in its "
         "vocabulary."
     )
