@@ -14,7 +14,7 @@ from cadenza.generation.generate import generate_ids, primer_ids
 from cadenza.generation.sampling import SamplingConfig
 from cadenza.models import model_kind
 from cadenza.music.io import check_tune
-from cadenza.music.keys import parse_key
+from cadenza.music.keys import estimate_key, parse_key
 from cadenza.music.score import Score
 from cadenza.representations import get_representation
 
@@ -142,6 +142,9 @@ def compose(
     score = at_tempo(representation.decode(tokens, bpm=settings.tempo), settings.tempo)
     if settings.key:  # a notes model states its own key, which --key has chosen
         score.key_signatures = [parse_key(settings.key)]
+    elif score.key_signatures:  # a key the model chose: notated as the notes are heard, since
+        # the music does not always keep to its header's key (benchmarks/RESULTS.md)
+        score.key_signatures = [estimate_key(score) or score.key_signatures[0]]
     return Composition(name_voices(score), tokens, summary, trace)
 
 
