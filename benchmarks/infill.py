@@ -4,7 +4,7 @@
 
 For each validation piece of the run's corpus with bars to spare after `--bars`, the true
 tokens of those bars are scored by the model (teacher forcing, nats per token) twice: after
-`FIM_Prefix prefix FIM_Suffix suffix FIM_Middle` (the layout `generate --infill` uses), and
+the fill-in-the-middle layout that `generate --infill` uses for the run, and
 after the same prefix alone as a plain continuation. The prefix's end and the suffix's start
 are cut as `generate --infill` cuts them, so that everything fits the model's context.
 """
@@ -60,7 +60,11 @@ def main() -> None:
         middle_tokens = _bars_tokens(layout, first, last + 1)
         suffix = [*_bars_tokens(layout, last + 1, len(layout.bars)), "END"]
         both = _fill_in_layout(bundle, representation, prefix, suffix, len(middle_tokens))
-        kept_prefix = both[1 : both.index(vocabulary.index["FIM_Suffix"])]
+        opened = both.index(vocabulary.index["FIM_Prefix"]) + 1
+        closed = next(
+            i for i in range(opened, len(both)) if vocabulary.tokens[both[i]][:4] == "FIM_"
+        )
+        kept_prefix = both[opened:closed]
         middle = vocabulary.encode(middle_tokens).tolist()
         if not kept_prefix or len(both) + len(middle) > context:
             continue  # no room in the model's context for a fair comparison
@@ -69,6 +73,7 @@ def main() -> None:
         tokens += len(middle)
         pieces += 1
     both, alone = totals["both"] / tokens, totals["prefix"] / tokens
+    order = bundle.config["results"].get("fill_in_the_middle_order", "prefix-suffix-middle")
     command = (
         f".venv/bin/python -m benchmarks.infill --run {args.run} --corpus {args.corpus} "
         f"--bars {args.bars}"
@@ -83,7 +88,7 @@ the same prefix, with and without the suffix (fill-in-the-middle layout).
 
 | context of the middle bars | nats per token |
 |---|---:|
-| prefix and suffix (`FIM_Prefix ... FIM_Suffix ... FIM_Middle`) | {both:.3f} |
+| prefix and suffix (fill-in-the-middle, {order}) | {both:.3f} |
 | prefix alone (plain continuation) | {alone:.3f} |
 
 The suffix lowers the NLL of the middle by {alone - both:.3f} nats per token

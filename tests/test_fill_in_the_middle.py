@@ -27,7 +27,7 @@ def test_rearrangement_round_trips_and_cuts_at_bar_lines():
     for seed in range(20):
         rearranged = fill.rearrange(window, np.random.default_rng(seed))
         assert len(rearranged) == len(window)
-        assert rearranged[0] == SENTINELS[0]
+        assert rearranged[0] == SENTINELS[1]  # the suffix first
         prefix, middle, suffix = split_fill_in_the_middle(rearranged.tolist(), SENTINELS)
         assert prefix + middle + suffix == window[:-3].tolist()  # three tokens gave room
         assert TOKENS[middle[0]].startswith("Bar") and TOKENS[suffix[0]].startswith("Bar")

@@ -5,7 +5,8 @@
 - `regenerate`: a piece's other voices are kept note for note and the chosen ones composed.
 - `infill`: bars `first..last` of a piece are composed anew between the bars before and
   after them, from a model trained with fill-in-the-middle (training/data.py): it reads
-  `FIM_Prefix prefix FIM_Suffix suffix FIM_Middle` and writes the middle.
+  `FIM_Suffix suffix FIM_Prefix prefix FIM_Middle` (older runs: prefix first) and writes
+  the middle.
 
 Each refuses what it cannot do in one sentence before any sampling. A piece without a key
 signature is given the key `estimate_key` hears in it, so that the model's `Key` token (the
@@ -254,15 +255,20 @@ def _bars_tokens(layout: NotesLayout, start: int, stop: int, header: bool = Fals
 
 
 def _fill_in_layout(bundle, representation, prefix, suffix, middle_guess) -> list[int]:
-    """`FIM_Prefix prefix FIM_Suffix suffix FIM_Middle` as ids, the prefix's end and the
+    """The fill-in-the-middle layout the run was trained with, as ids, the prefix's end and the
     suffix's start cut so that the middle has room in the model's context."""
     context = bundle.run_config.context or 512  # 512 for a model without one (recurrent)
     room = max(0, context - 3 - int(1.5 * middle_guess) - 16)
     keep_suffix = min(len(suffix), room // 2)
     keep_prefix = min(len(prefix), room - keep_suffix)
     prefix_id, suffix_id, middle_id = representation.fill_in_the_middle_tokens
-    layout = [prefix_id, *prefix[len(prefix) - keep_prefix :], suffix_id,
-              *suffix[:keep_suffix], middle_id]  # fmt: skip
+    prefix_part = [prefix_id, *prefix[len(prefix) - keep_prefix :]]
+    suffix_part = [suffix_id, *suffix[:keep_suffix]]
+    order = bundle.config.get("results", {}).get("fill_in_the_middle_order")
+    if order == "suffix-prefix-middle":  # training/data.py; older runs: prefix first
+        layout = [*suffix_part, *prefix_part, middle_id]
+    else:
+        layout = [*prefix_part, *suffix_part, middle_id]
     return bundle.vocabulary.encode(layout).tolist()
 
 

@@ -27,7 +27,12 @@ from cadenza.errors import CadenzaError
 from cadenza.models import model_kind, preset_config
 from cadenza.representations import representation_for
 from cadenza.representations.pitch_duration import pair_lookup
-from cadenza.training.data import FillInTheMiddle, SplitStream, WindowSampler
+from cadenza.training.data import (
+    FILL_IN_THE_MIDDLE_ORDER,
+    FillInTheMiddle,
+    SplitStream,
+    WindowSampler,
+)
 from cadenza.training.gan import train_gan
 from cadenza.training.module import TokenModelTask
 from cadenza.training.report import merge_metrics, plot_losses
@@ -221,6 +226,7 @@ def train_tokens(
         "validation": describe_validation(corpus.manifest) or "whole pieces",
         "transpose": [data.shifts[0], data.shifts[-1]],
         "fill_in_the_middle": data.fill_share,
+        "fill_in_the_middle_order": FILL_IN_THE_MIDDLE_ORDER,
         "epochs": trainer.current_epoch,
         "stopped_early": bool(stopper.stopped_epoch),
         "seconds_this_attempt": round(time.perf_counter() - started, 2),
