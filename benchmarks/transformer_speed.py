@@ -119,6 +119,7 @@ def training_step(model, forward: Callable, batch: tuple[torch.Tensor, torch.Ten
 def our_generation(model: Transformer, primer: list[int], length: int) -> Callable:
     vocabulary = Vocabulary([f"t{i}" for i in range(model.config.vocab_size)], "chord")
     config = {
+        "model": {"name": "transformer", "config": model.config.to_dict()},
         "representation": {"name": "chord", "settings": {}},
         "train_token_counts": [1] * len(vocabulary),
     }
