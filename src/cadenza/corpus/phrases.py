@@ -18,10 +18,7 @@ corpora; a JSB `.npz` keeps its own split (`train`, `valid` -> validation, `test
 
 from __future__ import annotations
 
-import os
-import signal
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +26,7 @@ import numpy as np
 
 from cadenza.atomic import atomic_directory
 from cadenza.corpus.phrase_store import PHRASE_SHAPE, PhraseWriter
+from cadenza.corpus.pool import file_results
 from cadenza.corpus.worker import content_hash
 from cadenza.errors import CadenzaError
 from cadenza.music.score import Score
@@ -177,43 +175,6 @@ def _file_result(path: str, digest: str, pieces: list[PhrasePiece]) -> PhraseFil
     return PhraseFileResult(path, digest, "ok", "", detail, pieces)
 
 
-_WORKER: dict = {}
-
-
-def _start_worker(representation: PianorollRepresentation) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    _WORKER["representation"] = representation
-
-
-def _phrase_in_worker(path: str) -> PhraseFileResult:
-    return phrase_file(path, _WORKER["representation"])
-
-
-def _results(files: list[str], representation, workers: int, progress: bool) -> Iterator:
-    """Results in the order of `files`, parsed on `workers` processes."""
-    import multiprocessing
-
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(files), unit="file", desc="prepare", disable=not progress, leave=False)
-    pool = None
-    try:
-        if workers == 1 or len(files) < 4 * workers:
-            results = (phrase_file(path, representation) for path in files)
-        else:
-            context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-            pool = context.Pool(workers, _start_worker, (representation,))
-            results = pool.imap(_phrase_in_worker, files, chunksize=1)
-        for result in results:
-            bar.update()
-            yield result
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-        bar.close()
-
-
 def prepare_phrase_corpus(
     files: list[str],
     npz_files: list[str],
@@ -235,7 +196,9 @@ def prepare_phrase_corpus(
         writer = PhraseWriter(staging, validation_fraction)
         for path in npz_files:
             writer.add(phrase_npz(path, representation))
-        for result in _results(files, representation, workers or os.cpu_count() or 1, progress):
+        arguments = (representation,)  # a file at a time: few files, each slow (music21)
+        results = file_results(files, phrase_file, arguments, workers, progress, len(files), 1)
+        for result in results:
             writer.add(result)
         summary = writer.finish(representation, sources or [*npz_files, *files][:1])
     return summary
@@ -243,14 +206,14 @@ def prepare_phrase_corpus(
 
 def format_phrase_summary(summary: dict, output: Path, seconds: float) -> str:
     """A short table of outcomes, the split, what encoding changed, and the skipped files."""
-    lines = [
-        f"Prepared {summary['file_count']} files in {seconds:.2f} s -> {output}",
-        f"  representation pianoroll: 2 bars x 16 steps x 84 pitches (from "
+    from cadenza.corpus.report import format_prepared
+
+    about = (
+        f"representation pianoroll: 2 bars x 16 steps x 84 pitches (from "
         f"{summary['settings']['lowest_pitch']}) x 4 voices, a phrase every "
-        f"{summary['settings']['hop_bars']} bar(s)",
-        "",
-        f"  {'outcome':<24}{'files':>8}{'pieces':>8}",
-    ]
+        f"{summary['settings']['hop_bars']} bar(s)"
+    )
+    lines = [f"  {'outcome':<24}{'files':>8}{'pieces':>8}"]
     outcomes = summary["piece_outcomes"]
     for outcome in sorted(set(summary["outcomes"]) | set(outcomes)):
         files = summary["outcomes"].get(outcome, 0)
@@ -267,14 +230,7 @@ def format_phrase_summary(summary: dict, output: Path, seconds: float) -> str:
         + ", ".join(f"{name} {count:,}" for name, count in phrases.items())
         + ")",
     ]
-    if summary["skipped_files"]:
-        lines += ["", "  skipped files:"]
-        for row in summary["skipped_files"]:
-            lines.append(f"    {Path(row['path']).name}: {row['reason']} ({row['detail']})")
-    if not summary["phrase_count"]:
-        lines += ["", "  warning: no phrase was kept, so there is nothing to train on"]
-    lines += ["", f"  report: {output / 'report.json'}, corpus hash {summary['corpus_hash'][:16]}"]
-    return "\n".join(lines)
+    return format_prepared(summary, output, seconds, about, lines, "phrase")
 
 
 def prepare_pianoroll(

@@ -9,25 +9,18 @@ from __future__ import annotations
 
 import itertools
 import json
-import multiprocessing
-import os
-import signal
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from cadenza import __version__
 from cadenza.atomic import atomic_directory
+from cadenza.corpus.pool import file_results
 from cadenza.corpus.store import FORMAT_VERSION, CorpusWriter
 from cadenza.corpus.worker import FileResult, PieceResult, PrepareSettings, process_file
 from cadenza.errors import CadenzaError
 from cadenza.representations.vocab import Vocabulary
-
-# Set once in each worker process by the pool initializer, so that the (possibly large)
-# set of cached hashes is sent to a worker once rather than with every task.
-_WORKER_CONTEXT: dict = {}
-BATCH_FILES = 4096  # files handed to the worker pool at a time
 
 
 def prepare_corpus(
@@ -60,7 +53,8 @@ def prepare_corpus(
     previous = PreviousCorpus.open(output, settings)
     with atomic_directory(output) as staging:
         writer = CorpusWriter(staging, validation_fraction, validation_keys, vocabulary)
-        results = _process_all(names, total, settings, previous.hashes, workers, progress)
+        arguments = (settings, previous.hashes)
+        results = file_results(names, process_file, arguments, workers, progress, total)
         for result in results:
             if result.status == "cached":
                 writer.add(previous.result_for(result.path, result.content_hash), cached=True)
@@ -81,58 +75,6 @@ def check_output_folder(output: Path) -> None:
             f"{output}: the folder holds other files and is not a corpus; prepare replaces its "
             "output folder as a whole, so give a new or empty folder"
         )
-
-
-def _initialize_worker(settings: PrepareSettings, cached: frozenset[str]) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    _WORKER_CONTEXT.update(settings=settings, cached=cached)
-
-
-def _process_in_worker(path: str) -> FileResult:
-    return process_file(path, _WORKER_CONTEXT["settings"], _WORKER_CONTEXT["cached"])
-
-
-def _process_all(
-    names: Iterator[str],
-    total: int | None,
-    settings: PrepareSettings,
-    cached: frozenset[str],
-    workers: int | None,
-    progress: bool,
-) -> Iterator[FileResult]:
-    """Results in the order of `names`; files are handed to the pool a batch at a time, so
-    that neither the file list nor finished results pile up in memory."""
-    from tqdm import tqdm
-
-    workers = workers or os.cpu_count() or 1
-    bar = tqdm(total=total, unit="file", desc="prepare", disable=not progress, leave=False)
-    pool = None
-    try:
-        batch = list(itertools.islice(names, BATCH_FILES))
-        if workers == 1 or len(batch) < 4 * workers:
-            results = (
-                process_file(name, settings, cached) for name in itertools.chain(batch, names)
-            )
-        else:
-            context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-            pool = context.Pool(workers, _initialize_worker, (settings, cached))
-            results = _pooled(pool, batch, names, workers)
-        for result in results:
-            bar.update()
-            yield result
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-        bar.close()
-
-
-def _pooled(pool, batch: list[str], names: Iterator[str], workers: int) -> Iterator[FileResult]:
-    while batch:
-        chunk = max(1, min(64, len(batch) // (workers * 16)))
-        pending = pool.imap(_process_in_worker, batch, chunksize=chunk)
-        batch = list(itertools.islice(names, BATCH_FILES))  # read ahead while workers run
-        yield from pending
 
 
 class PreviousCorpus:

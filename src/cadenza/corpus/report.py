@@ -10,13 +10,11 @@ from cadenza.corpus.store import describe_validation
 def format_summary(summary: dict, output: Path, seconds: float) -> str:
     """A short table of outcomes, the split, the vocabulary, and the skipped files."""
     settings = summary["settings"]
-    lines = [
-        f"Prepared {summary['file_count']} files in {seconds:.2f} s -> {output}",
-        f"  representation {settings['representation']}, parser {settings['parser']}, "
-        f"tracks: {summary['track_policy']}",
-        "",
-        f"  {'outcome':<16}{'files':>8}",
-    ]
+    about = (
+        f"representation {settings['representation']}, parser {settings['parser']}, "
+        f"tracks: {summary['track_policy']}"
+    )
+    lines = [f"  {'outcome':<16}{'files':>8}"]
     for outcome, count in summary["outcomes"].items():
         lines.append(f"  {outcome:<16}{count:>8}")
     lines.append(f"  {'(from cache)':<16}{summary['cached_files']:>8}")
@@ -39,15 +37,26 @@ def format_summary(summary: dict, output: Path, seconds: float) -> str:
     held_out = describe_validation(summary)
     if held_out:
         lines.append(f"  {held_out}")
+    return format_prepared(summary, output, seconds, about, lines, "piece")
+
+
+def format_prepared(
+    summary: dict, output: Path, seconds: float, about: str, body: list[str], kept: str
+) -> str:
+    """What every `prepare` summary has around its own `body`: the files prepared, `about`
+    (the representation), then the skipped files, a warning when no `kept` ("piece",
+    "phrase") was kept, and where the report is."""
+    lines = [f"Prepared {summary['file_count']} files in {seconds:.2f} s -> {output}",
+             f"  {about}", "", *body]  # fmt: skip
     skipped = summary.get("skipped_files", [])
     if skipped:
         lines += ["", "  skipped files:"]
         for row in skipped:
             lines.append(f"    {Path(row['path']).name}: {row['reason']} ({row['detail']})")
         hidden = sum(v for k, v in summary["outcomes"].items() if k != "ok") - len(skipped)
-        if hidden > 0:
+        if hidden > 0:  # the summary lists the first SKIPPED_LISTED; report.json has all
             lines.append(f"    ... and {hidden} more")
-    if not summary["piece_count"]:
-        lines += ["", "  warning: no piece was kept, so there is nothing to train on"]
+    if not summary[f"{kept}_count"]:
+        lines += ["", f"  warning: no {kept} was kept, so there is nothing to train on"]
     lines += ["", f"  report: {output / 'report.json'}, corpus hash {summary['corpus_hash'][:16]}"]
     return "\n".join(lines)
