@@ -264,7 +264,7 @@ def _fill_in_layout(bundle, representation, prefix, suffix, middle_guess) -> lis
     prefix_id, suffix_id, middle_id = representation.fill_in_the_middle_tokens
     prefix_part = [prefix_id, *prefix[len(prefix) - keep_prefix :]]
     suffix_part = [suffix_id, *suffix[:keep_suffix]]
-    order = bundle.config.get("results", {}).get("fill_in_the_middle_order")
+    order = bundle.run_config.results.get("fill_in_the_middle_order")
     if order == "suffix-prefix-middle":  # training/data.py; older runs: prefix first
         layout = [*suffix_part, *prefix_part, middle_id]
     else:
