@@ -54,8 +54,9 @@ def _add_constraint_flags(generate: argparse.ArgumentParser) -> None:
         help="only pitches from LOW to HIGH: MIDI numbers or names, e.g. C3 C6",
     )  # fmt: skip
     rules.add_argument(
-        "--max-repeat", type=_count, metavar="N", help="no token more than N times in a row"
-    )
+        "--max-repeat", type=_count, metavar="N",
+        help="no token more than N times in a row (notes models: no pitch in a voice)",
+    )  # fmt: skip
     rules.add_argument(
         "--no-repeat-ngram", type=_count, metavar="N",
         help="no N tokens (events) in a row that already occurred, the primer included",
