@@ -43,7 +43,7 @@ def read_chorale(path: Path) -> tuple[str, object]:
 def build_dataset(folder: Path) -> tuple[dict, float]:
     """Write bach-frames.npz and bach-frames.mat into `folder`; return counts and seconds."""
     from cadenza.corpus.embedded import embedded_corpus_files
-    from cadenza.corpus.frames import SPLITS, frame_dataset_from_scores, write_frame_dataset
+    from cadenza.corpus.frame_datasets import SPLITS, frame_dataset_from_scores, write_frame_dataset
 
     started = time.perf_counter()
     files = embedded_corpus_files("bach")

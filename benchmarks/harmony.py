@@ -69,7 +69,7 @@ def musegan_piece(bundle, bars: int, seed: int):
     """What `cadenza generate RUN --bars BARS --seed SEED` writes for a musegan run."""
     import torch
 
-    from cadenza.generation.phrases import binarize, chain, generate_values, piece_noise
+    from cadenza.generation.phrase_generation import binarize, chain, generate_values, piece_noise
     from cadenza.representations.pianoroll import PianorollRepresentation
 
     config = bundle.model.config
@@ -83,7 +83,7 @@ def generated_pieces(model: str, args: argparse.Namespace, folder: Path) -> list
     """`--pieces` pieces of one model, seeds 0, 1, ..., through MIDI."""
     from cadenza.bundle import load_bundle
     from cadenza.generation.compose import ComposeSettings, compose
-    from cadenza.generation.phrases import is_musegan_run
+    from cadenza.generation.phrase_generation import is_musegan_run
 
     run = model_folder(model)
     bundle = load_bundle(run)

@@ -25,7 +25,7 @@ from benchmarks.results import machine, run_python, write_section
 SPEED = """
 import json, statistics, sys, time, torch
 torch.set_num_threads(1)
-from cadenza.generation.phrases import binarize, generate_values
+from cadenza.generation.phrase_generation import binarize, generate_values
 from cadenza.models.musegan import sample_noise
 from cadenza.representations.pianoroll import PianorollRepresentation
 from cadenza.bundle import load_bundle

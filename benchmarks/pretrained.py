@@ -33,7 +33,7 @@ from cadenza.bundle import load_bundle
 bundle = load_bundle(sys.argv[1])
 pairs = bundle.config["model"]["name"] == "attention-lstm"
 if bundle.config["model"]["name"] == "musegan":  # one 2-bar phrase, noise to values
-    from cadenza.generation.phrases import generate_values, piece_noise
+    from cadenza.generation.phrase_generation import generate_values, piece_noise
     times = []
     for seed in range(6):
         started = time.perf_counter()

@@ -14,10 +14,10 @@ import torch
 
 from cadenza.bundle import load_bundle
 from cadenza.cli import main
-from cadenza.corpus.frames import SPLITS, FrameDataset, write_frame_dataset
+from cadenza.corpus.frame_datasets import SPLITS, FrameDataset, write_frame_dataset
 from cadenza.corpus.store import Corpus
-from cadenza.evaluation.frame_notes import frame_log_probs
-from cadenza.evaluation.frames import evaluate_frames
+from cadenza.evaluation.frame_notes_nll import frame_log_probs
+from cadenza.evaluation.frames_nll import evaluate_frames
 from cadenza.generation.generate import generate_ids
 from cadenza.generation.sampling import SamplingConfig
 from cadenza.models.chord_lstm import ChordLSTM, ChordLSTMConfig

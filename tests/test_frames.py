@@ -16,7 +16,7 @@ import torch
 
 from cadenza.bundle import load_bundle
 from cadenza.cli import main
-from cadenza.corpus.frames import (
+from cadenza.corpus.frame_datasets import (
     SPLITS,
     FrameDataset,
     frame_dataset_from_scores,
@@ -26,7 +26,7 @@ from cadenza.corpus.frames import (
 from cadenza.corpus.store import Corpus
 from cadenza.corpus.worker import content_hash
 from cadenza.errors import CadenzaError
-from cadenza.evaluation.frames import (
+from cadenza.evaluation.frames_nll import (
     bernoulli_key_probabilities,
     bernoulli_log_probs,
     choose_weight,

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from cadenza.cli import main
+from cadenza.corpus.phrase_corpus import phrase_file, read_voiced_pieces
 from cadenza.corpus.phrase_store import PhraseCorpus
-from cadenza.corpus.phrases import phrase_file, read_voiced_pieces
 from cadenza.errors import CadenzaError
 from cadenza.music import Note, Score, TimeSignature, Track, write_midi
 from cadenza.music.jsb import read_jsb_npz

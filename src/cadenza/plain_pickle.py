@@ -14,7 +14,7 @@ None of these reads or writes a file or evaluates code (`codecs.encode` looks it
 among the installed codecs only); lists, tuples, dicts, numbers and strings need no names at
 all. A crafted file can still be malformed (refused as damaged), but it cannot run code. One
 policy serves every reader: the JSB chorales' `.npz` (music/jsb.py) and, after
---allow-pickle, the frame datasets' pickles (corpus/frames.py).
+--allow-pickle, the frame datasets' pickles (corpus/frame_datasets.py).
 """
 
 from __future__ import annotations

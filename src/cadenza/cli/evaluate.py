@@ -68,7 +68,7 @@ def add_flags(evaluate: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handle `cadenza evaluate`."""
-    from cadenza.generation.phrases import is_musegan_run
+    from cadenza.generation.phrase_generation import is_musegan_run
     from cadenza.pretrained import available
 
     use_threads("compose", args.threads)
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         return _evaluate_phrases(args, output if args.model else None)
     output = output or args.run
     if args.frames_nll:
-        from cadenza.evaluation.frames import evaluate_frames, format_frames_nll
+        from cadenza.evaluation.frames_nll import evaluate_frames, format_frames_nll
 
         print(format_frames_nll(evaluate_frames(args.run, args.corpus)))
         return 0

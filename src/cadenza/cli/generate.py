@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     """Handle `cadenza generate`: -o, the constraints and the flags checked for the run's
     model family, which then composes."""
     from cadenza.bundle import read_run_config
-    from cadenza.generation.phrases import is_musegan_run
+    from cadenza.generation.phrase_generation import is_musegan_run
 
     args.run = model_folder(args)
     use_threads("compose", args.threads)

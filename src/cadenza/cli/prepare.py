@@ -1,5 +1,6 @@
 """`cadenza prepare PATHS -o CORPUS`: score files, a music21 corpus or a frame dataset -> a
-corpus folder (corpus/prepare.py; frame datasets corpus/frames.py; phrases corpus/phrases.py)."""
+corpus folder (corpus/prepare.py; frame datasets corpus/frame_datasets.py; phrases
+corpus/phrase_corpus.py)."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     """Handle `cadenza prepare`."""
     from cadenza.corpus.discover import check_paths, count_scores, iter_scores
     from cadenza.corpus.prepare import prepare_corpus
-    from cadenza.corpus.report import format_summary
+    from cadenza.corpus.prepare_summary import format_summary
     from cadenza.corpus.worker import PrepareSettings
 
     if args.workers is not None and args.workers < 1:
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         raise CadenzaError("nothing to prepare: give score files or folders, or --corpus")
     if args.representation == "pianoroll":  # four voices as 2-bar phrases (MuseGAN)
         return _prepare_phrases(args)
-    from cadenza.corpus.frames import is_frame_dataset
+    from cadenza.corpus.frame_datasets import is_frame_dataset
 
     if any(is_frame_dataset(path) for path in args.paths):
         return _prepare_frame_dataset(args)
@@ -125,8 +126,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _prepare_frame_dataset(args: argparse.Namespace) -> int:
     """`cadenza prepare DATASET.npz|.mat|.pickle`: frames, with the dataset's own split."""
-    from cadenza.corpus.frames import format_test_split, prepare_frame_dataset
-    from cadenza.corpus.report import format_summary
+    from cadenza.corpus.frame_datasets import format_test_split, prepare_frame_dataset
+    from cadenza.corpus.prepare_summary import format_summary
 
     score_only = args.track or args.drums or args.parser != "fast" or args.chord_scope != "piece"
     representation = args.representation or "frames"
@@ -145,7 +146,7 @@ def _prepare_frame_dataset(args: argparse.Namespace) -> int:
 
 def _prepare_phrases(args: argparse.Namespace) -> int:
     """`cadenza prepare --representation pianoroll`: four voices as 2-bar phrases (musegan)."""
-    from cadenza.corpus.phrases import format_phrase_summary, prepare_pianoroll
+    from cadenza.corpus.phrase_corpus import format_phrase_summary, prepare_pianoroll
 
     if args.parser != "fast" or args.track or args.drums or args.chord_scope != "piece":
         raise CadenzaError(

@@ -1,4 +1,4 @@
-"""A phrase corpus on disk (see `corpus/phrases.py` for its files): writing and opening it."""
+"""A phrase corpus on disk (see `corpus/phrase_corpus.py` for its files): writing and opening it."""
 
 from __future__ import annotations
 

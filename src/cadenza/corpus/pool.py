@@ -1,5 +1,6 @@
 """Score files read on a pool of worker processes, with a progress bar: the one way both
-kinds of `prepare` (token corpora: corpus/prepare.py; phrase corpora: corpus/phrases.py) do it.
+kinds of `prepare` (token corpora: corpus/prepare.py; phrase corpora: corpus/phrase_corpus.py)
+do it.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from cadenza.atomic import write_text_atomic
 from cadenza.bundle import Bundle, load_bundle
 from cadenza.errors import CadenzaError
 from cadenza.generation.compose import check_seed
-from cadenza.generation.phrases import binarize, generate_values, nearest_phrases
+from cadenza.generation.phrase_generation import binarize, generate_values, nearest_phrases
 from cadenza.metrics.musegan import musegan_metrics
 from cadenza.models.musegan import sample_noise
 from cadenza.representations.pianoroll import VOICES, voices_to_roll

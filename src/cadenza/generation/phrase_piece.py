@@ -14,7 +14,7 @@ from cadenza.bundle import Bundle
 from cadenza.errors import CadenzaError
 from cadenza.generation.compose import check_seed
 from cadenza.generation.constraints import Constraints
-from cadenza.generation.phrases import (
+from cadenza.generation.phrase_generation import (
     Change,
     binarize,
     chain,

@@ -12,7 +12,7 @@ from cadenza.atomic import atomic_path
 from cadenza.bundle import bundle_config, save_bundle
 from cadenza.corpus.phrase_store import PhraseCorpus
 from cadenza.representations.pianoroll import PITCHES, REST
-from cadenza.training.report import merge_metrics
+from cadenza.training.loss_log import merge_metrics
 from cadenza.training.run import TrainConfig
 
 COLUMNS = ("epoch", "critic_loss", "generator_loss", "gradient_penalty", "wasserstein_distance")

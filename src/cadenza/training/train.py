@@ -34,8 +34,8 @@ from cadenza.training.data import (
     WindowSampler,
 )
 from cadenza.training.gan import train_gan
+from cadenza.training.loss_log import merge_metrics, plot_losses
 from cadenza.training.module import TokenModelTask
-from cadenza.training.report import merge_metrics, plot_losses
 from cadenza.training.run import (
     TrainConfig,
     attempt_logger,

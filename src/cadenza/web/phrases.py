@@ -9,8 +9,8 @@ from cadenza.bundle import Bundle
 from cadenza.errors import CadenzaError
 from cadenza.generation.compose import Composition
 from cadenza.generation.constraints import Constraints
+from cadenza.generation.phrase_generation import parse_change
 from cadenza.generation.phrase_piece import check_phrase_flags, phrase_piece
-from cadenza.generation.phrases import parse_change
 
 MAX_BARS = 64
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cadenza.generation.phrases import NOISES, PER_VOICE
+from cadenza.generation.phrase_generation import NOISES, PER_VOICE
 from cadenza.music.scales import SCALES
 from cadenza.representations.pianoroll import VOICES
 

@@ -206,7 +206,7 @@ def prepare_phrase_corpus(
 
 def format_phrase_summary(summary: dict, output: Path, seconds: float) -> str:
     """A short table of outcomes, the split, what encoding changed, and the skipped files."""
-    from cadenza.corpus.report import format_prepared
+    from cadenza.corpus.prepare_summary import format_prepared
 
     about = (
         f"representation pianoroll: 2 bars x 16 steps x 84 pitches (from "

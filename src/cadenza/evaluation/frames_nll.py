@@ -17,7 +17,7 @@ is the mean over all test frames (every frame of every test sequence counts once
 first frame of a sequence is predicted from START.
 
 A frame-notes run (each frame spelled as its keys, then Frame) needs none of this: its figure
-is exact (evaluation/frame_notes.py).
+is exact (evaluation/frame_notes_nll.py).
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def evaluate_frames(run: str | Path, corpus_folder: str | Path | None = None) ->
     run, the Bernoulli mixture for a frames one."""
     bundle, corpus = _open(run, corpus_folder)
     if corpus.vocabulary.representation == "frame-notes":
-        from cadenza.evaluation.frame_notes import evaluate_frame_notes
+        from cadenza.evaluation.frame_notes_nll import evaluate_frame_notes
 
         result = evaluate_frame_notes(bundle, corpus)
     else:
@@ -209,7 +209,7 @@ def _mixture_frames_nll(bundle: Bundle, corpus: Corpus) -> dict:
 def format_frames_nll(result: dict) -> str:
     """The figure, its baseline and its rule, for the terminal."""
     if result.get("method") == "exact":
-        from cadenza.evaluation.frame_notes import format_frame_notes_nll
+        from cadenza.evaluation.frame_notes_nll import format_frame_notes_nll
 
         return format_frame_notes_nll(result)
     unseen, frames = result["test_unseen_frames"], result["test_frames"]

@@ -26,7 +26,7 @@ import torch
 from cadenza.bundle import Bundle
 from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
-from cadenza.evaluation.frames import (
+from cadenza.evaluation.frames_nll import (
     bernoulli_key_probabilities,
     bernoulli_log_probs,
     piece_batches,
