@@ -31,7 +31,7 @@ LENGTHS = {"8": 0.5, "4": 1.0, "2": 2.0}
 
 def load_melody() -> list[str]:
     """The 54 note symbols of "Butterfly" ("g8" = G4 eighth note)."""
-    text = resources.files("cadenza.data").joinpath("butterfly.txt").read_text("utf-8")
+    text = resources.files("cadenza.demos").joinpath("butterfly.txt").read_text("utf-8")
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     return " ".join(lines).split()
 
