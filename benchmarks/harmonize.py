@@ -161,9 +161,8 @@ def judge(run: Path, corpus: Path, count: int, seed: int, sampling: dict, rules)
 def command_seconds(run: Path, corpus: Path, rule: bool, repeats: int = 3) -> tuple[dict, int]:
     """Median wall time of `cadenza harmonize` on the first 16 bars of a held-out soprano."""
     from cadenza.music.midi import write_midi
-    from cadenza.music.notation import read_notation
+    from cadenza.music.notation import read_notation, write_musicxml
     from cadenza.music.score import Track
-    from cadenza.outputs.sheet import write_musicxml
 
     path = held_out_chorales(corpus, 1)[0]
     score = read_notation(path)[0]

@@ -7,8 +7,7 @@ import pytest
 
 from cadenza.cli import main
 from cadenza.music import Note, Score, TempoChange, Track, write_midi
-from cadenza.music.notation import distinct_tempos, read_notation
-from cadenza.outputs.sheet import notation_staves, write_musicxml
+from cadenza.music.notation import distinct_tempos, notation_staves, read_notation, write_musicxml
 from tests.conftest import make_score
 
 # a one-voice line from G2 to A5: it reaches both below G3 and above E4

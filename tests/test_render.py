@@ -12,7 +12,7 @@ import pytest
 from cadenza.cli import main
 from cadenza.errors import CadenzaError
 from cadenza.music import Note, Score, TempoChange, Track, read_score, write_midi
-from cadenza.music.notation import read_notation
+from cadenza.music.notation import notation_staves, read_notation, write_musicxml
 from cadenza.outputs.audio import (
     AudioSettings,
     WavInfo,
@@ -23,7 +23,7 @@ from cadenza.outputs.audio import (
 )
 from cadenza.outputs.pianoroll_png import piano_roll_figure, write_piano_roll
 from cadenza.outputs.render import FORMATS, RenderSettings, missing_tools, render_file
-from cadenza.outputs.sheet import notation_staves, svg_pages, write_musicxml, write_png_pages
+from cadenza.outputs.sheet import svg_pages, write_png_pages
 from tests.conftest import make_score
 
 MISSING = missing_tools(FORMATS, AudioSettings())

@@ -1,4 +1,10 @@
-"""MusicXML, ABC and Humdrum files -> `Score`, through music21.
+"""MusicXML, ABC and Humdrum files -> `Score`, and `Score` -> MusicXML, through music21.
+
+Writing: music21 builds the notation (measures, ties, voices, chords) with its own MIDI
+importer, which quantizes onsets and lengths to 16ths and triplet 8ths. Each track is one
+staff, except a keyboard track (piano, harpsichord, celesta, organ) that plays chords across
+both low and high registers: it is split at middle C into two staves joined by a brace. A
+one-voice line (a melody, a chorale voice) stays on one staff whatever its program and range.
 
 music21 is imported inside the functions: it takes a noticeable time to import, and the
 MIDI-only path (`cadenza prepare` on MIDI files) should not pay for it.
@@ -6,10 +12,17 @@ MIDI-only path (`cadenza prepare` on MIDI files) should not pay for it.
 
 from __future__ import annotations
 
+import itertools
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from cadenza.atomic import atomic_path
 from cadenza.errors import CadenzaError
+from cadenza.music.midi import write_midi
 from cadenza.music.score import (
     DEFAULT_VELOCITY,
     KeySignature,
@@ -176,3 +189,99 @@ def _meters(flat: Any) -> list[TimeSignature]:
         except ValueError:  # additive or unusual meters have no single MIDI equivalent
             continue
     return changes
+
+
+# Writing MusicXML
+
+SPLIT_PITCH = 60  # middle C: the right hand's lowest note on a split staff
+LOW_STAFF_BELOW, HIGH_STAFF_FROM = 55, 65  # a keyboard track reaching both gets two staves
+# General MIDI programs played on a keyboard: pianos, harpsichord, clavinet, celesta, organs
+KEYBOARD_PROGRAMS = frozenset((*range(0, 9), *range(16, 21)))
+OVERLAP_TOLERANCE = 0.125  # quarters: a performed legato overlap this short is still one voice
+
+
+def notation_staves(score: Score) -> list[Track]:
+    """The tracks to notate: drums and empty tracks left out, wide keyboard chords split."""
+    staves = []
+    for track in score.tracks:
+        if track.is_drum or not len(track):
+            continue
+        low, high = int(track.pitches.min()), int(track.pitches.max())
+        wide = low < LOW_STAFF_BELOW and high >= HIGH_STAFF_FROM
+        if wide and track.program in KEYBOARD_PROGRAMS and not is_one_voice(track):
+            upper = track.pitches >= SPLIT_PITCH
+            staves.append(_subset(track, upper, f"{track.name or 'Piano'} RH"))
+            staves.append(_subset(track, ~upper, f"{track.name or 'Piano'} LH"))
+        else:
+            staves.append(track)
+    return staves
+
+
+def is_one_voice(track: Track) -> bool:
+    """Whether no note begins before the ones before it have ended (within a 32nd)."""
+    if len(track) < 2:
+        return True
+    ends = np.maximum.accumulate(track.onsets + track.durations)  # (N,) latest end so far
+    return bool(np.all(track.onsets[1:] >= ends[:-1] - OVERLAP_TOLERANCE))
+
+
+def _subset(track: Track, chosen: np.ndarray, name: str) -> Track:
+    return Track(
+        name, track.program, False, track.onsets[chosen], track.durations[chosen],
+        track.pitches[chosen], track.velocities[chosen],
+    )  # fmt: skip
+
+
+def score_to_music21(score: Score, title: str) -> Any:
+    """A music21 Score of `score`'s staves, with clefs chosen for their ranges and a title."""
+    from music21 import clef, converter, layout, metadata, tempo
+
+    staves = notation_staves(score)
+    if not staves:
+        raise CadenzaError(f"{title}: no pitched notes to write as sheet music")
+    with tempfile.TemporaryDirectory(prefix="cadenza-notation-") as folder:
+        # an empty first track carries tempo, key and meter: music21 then gives them to every
+        # part (written into the first part's track, they would stay with that part alone)
+        conductor = Track(name="conductor")
+        notated = replace(score, tracks=[conductor, *staves], tempos=distinct_tempos(score.tempos))
+        midi = write_midi(notated, Path(folder) / "staves.mid")
+        notation = converter.parse(midi, format="midi", forceSource=True, quantizePost=True)
+    parts = list(notation.parts)
+    for part in parts[1:]:  # a tempo is printed, and sounds, once: above the top staff
+        for mark in list(part.recurse().getElementsByClass(tempo.MetronomeMark)):
+            mark.activeSite.remove(mark)
+    for part, staff in zip(parts, staves, strict=False):
+        part.partName = staff.name or "Piano"
+        wanted = (
+            clef.TrebleClef() if staff.name.endswith("RH")
+            else clef.BassClef() if staff.name.endswith("LH")
+            else clef.bestClef(part, recurse=True)
+        )  # fmt: skip
+        first = part.getElementsByClass("Measure").first()
+        if first is not None:
+            first.clef = wanted
+    for upper, lower in itertools.pairwise(parts):
+        if upper.partName.endswith("RH") and lower.partName.endswith("LH"):
+            notation.insert(0, layout.StaffGroup([upper, lower], symbol="brace", barTogether=True))
+    notation.metadata = metadata.Metadata(title=title)
+    return notation
+
+
+def musicxml_bytes(score: Score, title: str) -> bytes:
+    """The score as a MusicXML document."""
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    try:
+        return GeneralObjectExporter(score_to_music21(score, title)).parse()
+    except CadenzaError:
+        raise
+    except Exception as error:  # music21 raises many types on notation it cannot make
+        raise CadenzaError(f"{title}: music21 could not write MusicXML ({error})") from error
+
+
+def write_musicxml(score: Score, path: Path, title: str | None = None) -> bytes:
+    """Write `path` (.musicxml) atomically; return the document for the SVG pages."""
+    document = musicxml_bytes(score, title or path.stem)
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(document)
+    return document

@@ -177,13 +177,14 @@ def _audio(midi: Path, stem: Path, settings: RenderSettings, stop) -> tuple[list
 
 
 def _notation(score: Score, stem: Path, formats, result: Rendered, say) -> None:
+    from cadenza.music import notation
     from cadenza.outputs import sheet
 
     made: dict = {}  # the MusicXML document, then its SVG pages
 
     def musicxml() -> tuple[list[Path], str]:
         path = stem.with_name(stem.name + ".musicxml")
-        made["document"] = sheet.write_musicxml(score, path, stem.name)
+        made["document"] = notation.write_musicxml(score, path, stem.name)
         return [path], ""
 
     def svg() -> tuple[list[Path], str]:
@@ -194,7 +195,7 @@ def _notation(score: Score, stem: Path, formats, result: Rendered, say) -> None:
     if "musicxml" in formats:
         _timed(result, say, "musicxml", musicxml)
     else:
-        made["document"] = sheet.musicxml_bytes(score, stem.name)
+        made["document"] = notation.musicxml_bytes(score, stem.name)
     if "svg" in formats:
         _timed(result, say, "svg", svg)
     elif "png" in formats:
