@@ -159,3 +159,18 @@ def test_max_repeat_and_end_on_tonic_act_on_notes_in_the_grammar(bundle):
     if composition.tokens[-1] == "END":  # ended by the model: on the tonic chord
         latest = [int(t.pitches[-1]) for t in composition.score.tracks if len(t)]
         assert {p % 12 for p in latest} <= {0, 4, 7} and min(latest) % 12 == 0
+
+
+def test_harmonize_bans_parallels_unless_allowed(notes_run, chorale_path, tmp_path, monkeypatch):
+    from cadenza.generation import arrange
+
+    asked = []
+    real = arrange.harmonize
+    monkeypatch.setattr(arrange, "harmonize", lambda *a: asked.append(a[3]) or real(*a))
+    out = str(tmp_path / "h.mid")
+    for extra in ([], ["--allow-parallels"]):
+        assert main(["harmonize", str(chorale_path), str(notes_run), "-o", out, "--track", "0",
+                     *extra]) == 0  # fmt: skip
+    assert [rules.no_parallels for rules in asked] == [True, False]
+    both = ["--allow-parallels", "--no-parallels"]
+    assert main(["harmonize", str(chorale_path), str(notes_run), "-o", out, *both]) == 2

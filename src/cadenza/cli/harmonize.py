@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from cadenza.cli.flags import (
@@ -37,6 +38,11 @@ def add_flags(harmonize: argparse.ArgumentParser) -> None:
     harmonize.add_argument("--model", help=f"a built-in model ({DEFAULT_HARMONY_MODEL})")
     harmonize.add_argument("-o", "--output", type=Path, required=True, help="MIDI file to write")
     harmonize.add_argument("--track", help="the melody's track of several: index or name")
+    harmonize.add_argument(
+        "--allow-parallels", action="store_true",
+        help="let voices move in parallel fifths and octaves (by default, as in Bach's "
+        "chorales, they do not: --no-parallels is on)",
+    )  # fmt: skip
     add_sampling_flags(harmonize)
 
 
@@ -58,7 +64,11 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     check_render_flags(args)
     args.output = midi_output(args.output)
-    constraints = generation_constraints(args)
+    if args.allow_parallels and args.no_parallels:
+        raise CadenzaError("--allow-parallels and --no-parallels contradict each other")
+    # No parallel fifths or octaves unless asked: on 30 held-out sopranos the rule took them
+    # from 6.1 to 0.02 per 100 movements (Bach 0.08) at no cost in chord tones (RESULTS.md)
+    constraints = replace(generation_constraints(args), no_parallels=not args.allow_parallels)
     use_threads("compose", args.threads)
     bundle = load_bundle(run)
     melody = check_melody(bundle, read_given_piece(args.melody, None, args.track), str(args.melody))

@@ -8,6 +8,7 @@ Values of controls hidden for the chosen model are not read.
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from pathlib import Path
 
 from cadenza.errors import CadenzaError
@@ -91,7 +92,8 @@ def read_harmonize(composer: Composer, values: dict, tunes: list[Tune]) -> tuple
         top_p=float(values["top_p"]), seed=_seed(values), tempo=float(values["tempo"]),
         key=values["key"] or None,
     )  # fmt: skip
-    return values["model"], settings, melody, page_constraints(values)
+    rules = page_constraints(values) or Constraints()  # no parallels, as `cadenza harmonize`
+    return values["model"], settings, melody, replace(rules, no_parallels=True)
 
 
 def page_constraints(values: dict, keep_key: bool = False) -> Constraints | None:
