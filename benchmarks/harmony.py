@@ -83,13 +83,13 @@ def generated_pieces(model: str, args: argparse.Namespace, folder: Path) -> list
     """`--pieces` pieces of one model, seeds 0, 1, ..., through MIDI."""
     from cadenza.bundle import load_bundle
     from cadenza.generation.compose import ComposeSettings, compose
-    from cadenza.generation.phrase_generation import is_musegan_run
+    from cadenza.generation.phrase_generation import is_phrase_run
 
     run = model_folder(model)
     bundle = load_bundle(run)
     pieces = []
     for seed in range(args.pieces):
-        if is_musegan_run(run):
+        if is_phrase_run(run):
             score = musegan_piece(bundle, args.bars, seed)
         else:
             settings = ComposeSettings(length=args.length, seed=seed, primer=args.primer,

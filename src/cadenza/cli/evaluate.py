@@ -68,7 +68,7 @@ def add_flags(evaluate: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handle `cadenza evaluate`."""
-    from cadenza.generation.phrase_generation import is_musegan_run
+    from cadenza.generation.phrase_generation import is_phrase_run
     from cadenza.pretrained import available
 
     use_threads("compose", args.threads)
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         args.model, args.run = str(args.run), None
     output = args.output or (Path("cadenza-evaluation") / args.model if args.model else None)
     args.run = model_folder(args)
-    if is_musegan_run(args.run):  # MuseGAN's metrics of generated phrases
+    if is_phrase_run(args.run):  # MuseGAN's metrics of generated phrases
         # a built-in model's results go to cadenza-evaluation/NAME, not into the package
         return _evaluate_phrases(args, output if args.model else None)
     output = output or args.run

@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     """Handle `cadenza generate`: -o, the constraints and the flags checked for the run's
     model family, which then composes."""
     from cadenza.bundle import read_run_config
-    from cadenza.generation.phrase_generation import is_musegan_run
+    from cadenza.generation.phrase_generation import is_phrase_run
 
     args.run = model_folder(args)
     use_threads("compose", args.threads)
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     constraints = generation_constraints(args)
     config = read_run_config(args.run)
     model = f"{args.model or args.run} ({config.model_name}, {config.representation_name})"
-    if is_musegan_run(args.run):  # four-voice phrases from noise
+    if is_phrase_run(args.run):  # four-voice phrases from noise
         from cadenza.generation.phrase_flags import GENERATE_FLAGS, NOT_TOKENS
 
         refuse_idle_flags(args, GENERATE_FLAGS, model, NOT_TOKENS)

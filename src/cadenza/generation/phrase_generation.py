@@ -130,7 +130,7 @@ def describe_nearest(config: RunConfig, index: int, differing: int, cells: int) 
     return f"{where}, {differing} of {cells} voice-steps differ ({differing / cells:.0%})"
 
 
-def is_musegan_run(run: Path) -> bool:
+def is_phrase_run(run: Path) -> bool:
     """True when RUN's config names a model family that makes phrases (MuseGAN); False for
     anything unreadable or unknown."""
     try:
