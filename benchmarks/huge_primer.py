@@ -19,21 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.results import machine, run_python
+from benchmarks.results import MEASURED_CADENZA, machine, run_python
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = ("bach-attention", "bach-chorale", "bach-chord")
-RUN_AND_MEASURE = """
-import json, re, sys, time
-from pathlib import Path
-from cadenza.cli import main
-started = time.perf_counter()
-code = main(sys.argv[1:])
-seconds = time.perf_counter() - started
-status = Path("/proc/self/status").read_text()
-own = int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) / 1024
-print(json.dumps({"code": code, "seconds": seconds, "own_mib": own}))
-"""
 
 
 def write_huge_primer(midi_dir: Path, path: Path) -> tuple[int, float]:
@@ -73,7 +62,7 @@ def main() -> None:
         out = args.scratch / f"{model}.mid"
         started = time.perf_counter()
         flags = ["--model", model, "--primer", str(primer), "--length", "20", "-o", str(out)]
-        result = run_python(RUN_AND_MEASURE, "generate", *flags)
+        result = run_python(MEASURED_CADENZA, "generate", *flags)
         wall = time.perf_counter() - started
         rows.append(
             f"| {model} | {result['code']} | {wall:.1f} | {result['seconds']:.1f} | "

@@ -18,20 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.results import machine, run_python, write_section
-
-RUN_AND_MEASURE = """
-import json, re, resource, sys, time
-from pathlib import Path
-from cadenza.cli import main
-started = time.perf_counter()
-code = main(sys.argv[1:])
-seconds = time.perf_counter() - started
-status = Path("/proc/self/status").read_text()
-own = int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) / 1024
-child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"code": code, "seconds": seconds, "own_mib": own, "child_mib": child}))
-"""
+from benchmarks.results import MEASURED_CADENZA, machine, run_python, write_section
 
 
 def write_long_midi(path: Path, notes: int, seed: int = 0) -> float:
@@ -63,7 +50,7 @@ def main() -> None:
         out = args.scratch / formats.replace(",", "-")
         started = time.perf_counter()
         flags = ["--formats", formats, "--sample-rate", str(args.sample_rate), "--quiet"]
-        result = run_python(RUN_AND_MEASURE, "render", str(song), "-o", str(out), *flags)
+        result = run_python(MEASURED_CADENZA, "render", str(song), "-o", str(out), *flags)
         wall = time.perf_counter() - started
         written = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
         left = [p.name for p in args.scratch.rglob(".*.tmp")]

@@ -37,6 +37,22 @@ def write_section(name: str, body: str) -> None:
     RESULTS.write_text(text)
 
 
+# `cadenza ARGS` in a fresh interpreter: its exit code, seconds, and peak memory (VmHWM) of the
+# process and of its largest child (FluidSynth, for render), in MiB, as JSON
+MEASURED_CADENZA = """
+import json, re, resource, sys, time
+from pathlib import Path
+from cadenza.cli import main
+started = time.perf_counter()
+code = main(sys.argv[1:])
+seconds = time.perf_counter() - started
+status = Path("/proc/self/status").read_text()
+own = int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) / 1024
+child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({"code": code, "seconds": seconds, "own_mib": own, "child_mib": child}))
+"""
+
+
 def run_python(code: str, *args: str) -> dict:
     """Run `code` in a fresh interpreter and return the JSON it prints last."""
     done = subprocess.run(
