@@ -59,7 +59,9 @@ def main() -> None:
         prefix = _bars_tokens(layout, 0, first, header=True)
         middle_tokens = _bars_tokens(layout, first, last + 1)
         suffix = [*_bars_tokens(layout, last + 1, len(layout.bars)), "END"]
-        both = _fill_in_layout(bundle, representation, prefix, suffix, len(middle_tokens))
+        both = _fill_in_layout(
+            bundle, representation, prefix, suffix, len(middle_tokens), last - first + 1
+        )
         opened = both.index(vocabulary.index["FIM_Prefix"]) + 1
         closed = next(
             i for i in range(opened, len(both)) if vocabulary.tokens[both[i]][:4] == "FIM_"

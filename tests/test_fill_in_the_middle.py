@@ -35,6 +35,21 @@ def test_rearrangement_round_trips_and_cuts_at_bar_lines():
     assert same[0] == same[1]
 
 
+def test_the_middle_states_how_many_bars_it_holds():
+    counts = np.array([INDEX[t] for t in NOTES.fill_in_the_middle_bars_tokens])
+    fill = FillInTheMiddle(0.5, np.array(SENTINELS), NOTES.boundary_tokens(TOKENS), counts)
+    window = _window()
+    for seed in range(20):
+        rearranged = fill.rearrange(window, np.random.default_rng(seed)).tolist()
+        assert len(rearranged) == len(window)
+        after = rearranged.index(SENTINELS[2]) + 1
+        stated = TOKENS[rearranged[after]]
+        prefix, middle, suffix = split_fill_in_the_middle(rearranged, SENTINELS, counts)
+        assert prefix + middle + suffix == window[:-4].tolist()  # four tokens gave room
+        bars = sum(TOKENS[i].startswith("Bar") for i in middle)
+        assert stated == f"FIM_Bars_{bars}"
+
+
 def test_a_window_without_two_bar_lines_stays_as_it_is():
     fill = FillInTheMiddle(1.0, np.array(SENTINELS), NOTES.boundary_tokens(TOKENS))
     window = np.array([INDEX[t] for t in ["Pos_0", "Track_0", "Pitch_60", "Dur_12", "Bar"]])

@@ -206,10 +206,11 @@ def test_round_trip_on_abc_tunes_with_their_pickups():
 
 def test_the_vocabulary_is_closed_and_fixed():
     tokens = NotesRepresentation().vocabulary_tokens()
-    assert len(tokens) == len(set(tokens)) == 3 + 35 + 96 + 31 + 16 + 129 + 128 + 80 + 3 + 24
+    assert len(tokens) == len(set(tokens)) == 3 + 35 + 96 + 31 + 16 + 129 + 128 + 80 + 3 + 24 + 16
     assert tokens[:4] == ["START", "END", "Bar", "Bar_1/4"]
-    assert tokens[-27:-24] == ["FIM_Prefix", "FIM_Suffix", "FIM_Middle"]
-    assert tokens[-24:] == [f"Key_{k}" for k in range(24)]  # after all the older tokens
+    assert tokens[-43:-40] == ["FIM_Prefix", "FIM_Suffix", "FIM_Middle"]
+    assert tokens[-40:-16] == [f"Key_{k}" for k in range(24)]  # after all the older tokens
+    assert tokens[-16:] == [f"FIM_Bars_{n}" for n in range(1, 17)]  # the newest last
     assert tokens == NotesRepresentation().vocabulary_tokens()
     assert {"Pos_95", "Tempo_30", "Tempo_120", "Track_15", "Dur_1", "Dur_48", "Dur_192"} <= set(
         tokens

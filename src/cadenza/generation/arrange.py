@@ -5,8 +5,8 @@
 - `regenerate`: a piece's other voices are kept note for note and the chosen ones composed.
 - `infill`: bars `first..last` of a piece are composed anew between the bars before and
   after them, from a model trained with fill-in-the-middle (training/data.py): it reads
-  `FIM_Suffix suffix FIM_Prefix prefix FIM_Middle` (older runs: prefix first) and writes
-  the middle.
+  `FIM_Suffix suffix FIM_Prefix prefix FIM_Middle FIM_Bars_n` (older runs: prefix first,
+  or no bar count) and writes the middle.
 
 Each refuses what it cannot do in one sentence before any sampling. A piece without a key
 signature is given the key `estimate_key` hears in it, so that the model's `Key` token (the
@@ -229,7 +229,9 @@ def infill(
     prefix = _bars_tokens(layout, 0, first, header=True)
     suffix = [*_bars_tokens(layout, last + 1, len(layout.bars)), "END"]
     middle_guess = len(_bars_tokens(layout, first, last + 1))
-    model_input = _fill_in_layout(bundle, representation, prefix, suffix, middle_guess)
+    model_input = _fill_in_layout(
+        bundle, representation, prefix, suffix, middle_guess, last - first + 1
+    )
     grammar = BarSpanGrammar(
         bundle.vocabulary.tokens, layout, first, last, representation.monophonic_tracks,
         representation.no_parallels,
@@ -254,9 +256,10 @@ def _bars_tokens(layout: NotesLayout, start: int, stop: int, header: bool = Fals
     return part.tokens()[:-1]  # without END
 
 
-def _fill_in_layout(bundle, representation, prefix, suffix, middle_guess) -> list[int]:
+def _fill_in_layout(bundle, representation, prefix, suffix, middle_guess, bars) -> list[int]:
     """The fill-in-the-middle layout the run was trained with, as ids, the prefix's end and the
-    suffix's start cut so that the middle has room in the model's context."""
+    suffix's start cut so that the middle has room in the model's context; `bars`: how many
+    bars the middle holds (stated where the vocabulary has `FIM_Bars_n`)."""
     context = bundle.run_config.context or 512  # 512 for a model without one (recurrent)
     room = max(0, context - 3 - int(1.5 * middle_guess) - 16)
     keep_suffix = min(len(suffix), room // 2)
@@ -264,11 +267,15 @@ def _fill_in_layout(bundle, representation, prefix, suffix, middle_guess) -> lis
     prefix_id, suffix_id, middle_id = representation.fill_in_the_middle_tokens
     prefix_part = [prefix_id, *prefix[len(prefix) - keep_prefix :]]
     suffix_part = [suffix_id, *suffix[:keep_suffix]]
+    counts = getattr(representation, "fill_in_the_middle_bars_tokens", ())
+    count = [counts[min(bars, len(counts)) - 1]] if counts else []
+    if count and count[0] not in bundle.vocabulary.index:
+        count = []  # a run trained before the middle's bar count was stated
     order = bundle.run_config.results.get("fill_in_the_middle_order")
     if order == "suffix-prefix-middle":  # training/data.py; older runs: prefix first
-        layout = [*suffix_part, *prefix_part, middle_id]
+        layout = [*suffix_part, *prefix_part, middle_id, *count]
     else:
-        layout = [*prefix_part, *suffix_part, middle_id]
+        layout = [*prefix_part, *suffix_part, middle_id, *count]
     return bundle.vocabulary.encode(layout).tolist()
 
 

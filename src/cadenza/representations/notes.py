@@ -71,6 +71,10 @@ _START, _END, _BAR, _POS, _TEMPO, _TRACK, _PROGRAM, _PITCH, _VEL, _DUR, _FIM, _K
 # Fill-in-the-middle sentinels (training windows rearranged as prefix, suffix, middle: see
 # training/data.py); they never appear in an encoded score and decoding skips them.
 FIM_TOKENS = ("FIM_Prefix", "FIM_Suffix", "FIM_Middle")
+# After `FIM_Middle`, how many bars the middle holds (the last: that many or more), so that
+# the model knows where the middle meets the suffix.
+MIDDLE_BARS = 16
+FIM_BARS_TOKENS = tuple(f"FIM_Bars_{n}" for n in range(1, MIDDLE_BARS + 1))
 
 
 def meter_token(meter: tuple[int, int]) -> str:
@@ -99,7 +103,8 @@ def _vocabulary(velocity_bins: int) -> _Vocabulary:
         "Vel_": [(f"Vel_{b}", _VEL, b) for b in range(velocity_bins)],
         "Dur_": [(f"Dur_{k}", _DUR, k) for k in DURATIONS.tolist()],
         "FIM_": [(token, _FIM, i) for i, token in enumerate(FIM_TOKENS)],
-        "Key_": [(f"Key_{k}", _KEY, k) for k in range(24)],  # last: older vocabularies lack it
+        "Key_": [(f"Key_{k}", _KEY, k) for k in range(24)],  # older vocabularies lack these
+        "FIM_Bars_": [(token, _FIM, n) for n, token in enumerate(FIM_BARS_TOKENS, 1)],
     }
     base, rows = {}, []
     for family, group in groups.items():
@@ -185,6 +190,7 @@ class NotesRepresentation:
         return [START]
 
     fill_in_the_middle_tokens = FIM_TOKENS  # prefix, suffix, middle sentinels
+    fill_in_the_middle_bars_tokens = FIM_BARS_TOKENS  # the middle's bar count, 1..16+
 
     def boundary_tokens(self, tokens: Sequence[str]) -> np.ndarray:
         """(V,) bool over vocabulary `tokens`: the tokens that open a bar, where a training

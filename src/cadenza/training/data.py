@@ -13,13 +13,16 @@ A window that a shift would push out of the representation's pitch range is used
 
 Fill-in-the-middle: with a share given, that share of training windows (chosen, like the
 cuts, from (seed, epoch)) is cut at two bar lines into prefix, middle and suffix and
-rearranged as `FIM_Suffix suffix FIM_Prefix prefix FIM_Middle middle` (the window keeps its
-length: it is read three tokens shorter), so that one model both continues a piece and fills
-in bars between two given parts. The suffix comes first (the "SPM" order of Bavarian et al.,
-2022) so that the middle goes on from the prefix's last notes as a continuation does: in the
-prefix-suffix-middle order the model, 100 epochs on the chorales, scored the true middle
-bars worse with the suffix than from the prefix alone (benchmarks/RESULTS.md, "Infill"). A
-window with fewer than two bar lines stays as it is.
+rearranged as `FIM_Suffix suffix FIM_Prefix prefix FIM_Middle FIM_Bars_n middle` (the window
+keeps its length: it is read four tokens shorter), so that one model both continues a piece
+and fills in bars between two given parts. The suffix comes first (the "SPM" order of
+Bavarian et al., 2022) so that the middle goes on from the prefix's last notes as a
+continuation does. `FIM_Bars_n` says how many bars the middle holds: without it the model
+cannot tell where the middle meets the suffix, and models trained so (100 epochs on the
+chorales, in either order) scored even the middle's last bar worse with the suffix than from
+the prefix alone (benchmarks/RESULTS.md, "Infill"). A vocabulary without these tokens (a
+corpus prepared before them) gets the layout without it. A window with fewer than two bar
+lines stays as it is.
 """
 
 from __future__ import annotations
@@ -107,32 +110,62 @@ FILL_IN_THE_MIDDLE_ORDER = "suffix-prefix-middle"  # recorded in a run's results
 class FillInTheMiddle:
     """Rearranges a share of the training windows for fill-in-the-middle (module docstring)."""
 
-    def __init__(self, share: float, sentinels: np.ndarray, boundaries: np.ndarray) -> None:
+    def __init__(
+        self,
+        share: float,
+        sentinels: np.ndarray,
+        boundaries: np.ndarray,
+        bar_counts: np.ndarray | None = None,
+    ) -> None:
         self.share = share
         self.prefix, self.suffix, self.middle = (int(i) for i in sentinels)
         self.boundaries = np.asarray(boundaries, dtype=bool)  # (V,): ids that open a bar
+        # ids of "the middle has 1, 2, ... bars" (the last: that many or more), or None for a
+        # vocabulary without them (a corpus prepared before they existed)
+        self.bar_counts = None if bar_counts is None else np.asarray(bar_counts, np.int64)
 
     def rearrange(self, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """`ids` (one window) as prefix, suffix, middle with sentinels; the same length."""
-        kept = ids[: len(ids) - 3]
+        """`ids` (one window) as suffix, prefix, middle with sentinels; the same length."""
+        counted = self.bar_counts is not None
+        kept = ids[: len(ids) - 3 - counted]
         cuts = np.flatnonzero(self.boundaries[kept])
         if len(cuts) < 2:
             return ids
         first, second = np.sort(rng.choice(cuts, size=2, replace=False))
+        middle = kept[first:second]
+        count = []
+        if counted:
+            bars = int(self.boundaries[middle].sum())
+            count = [self.bar_counts[min(bars, len(self.bar_counts)) - 1]]
         return np.concatenate([
-            [self.suffix], kept[second:], [self.prefix], kept[:first], [self.middle],
-            kept[first:second],
+            [self.suffix], kept[second:], [self.prefix], kept[:first], [self.middle], count,
+            middle,
         ]).astype(np.int64)  # fmt: skip
 
 
-def split_fill_in_the_middle(ids: list[int], sentinels: Sequence[int]) -> tuple[list, list, list]:
+def bar_count_ids(representation, tokens: Sequence[str]) -> np.ndarray | None:
+    """Ids of the representation's `FIM_Bars_n` tokens in vocabulary `tokens`, or None when
+    the vocabulary lacks them (a corpus prepared before they existed)."""
+    index = {token: i for i, token in enumerate(tokens)}
+    counts = getattr(representation, "fill_in_the_middle_bars_tokens", ())
+    if not counts or any(token not in index for token in counts):
+        return None
+    return np.array([index[token] for token in counts], dtype=np.int64)
+
+
+def split_fill_in_the_middle(
+    ids: list[int], sentinels: Sequence[int], bar_counts: Sequence[int] = ()
+) -> tuple[list, list, list]:
     """The inverse of `FillInTheMiddle.rearrange`: (prefix, middle, suffix) of a sequence
-    `FIM_Suffix suffix FIM_Prefix prefix FIM_Middle middle`."""
+    `FIM_Suffix suffix FIM_Prefix prefix FIM_Middle [FIM_Bars_n] middle`."""
     prefix_id, suffix_id, middle_id = sentinels
     if not ids or ids[0] != suffix_id or prefix_id not in ids or middle_id not in ids:
         raise ValueError("not a fill-in-the-middle sequence")
     prefix_at, middle_at = ids.index(prefix_id), ids.index(middle_id)
-    return ids[prefix_at + 1 : middle_at], ids[middle_at + 1 :], ids[1:prefix_at]
+    middle = ids[middle_at + 1 :]
+    if middle and middle[0] in bar_counts:
+        middle = middle[1:]
+    return ids[prefix_at + 1 : middle_at], middle, ids[1:prefix_at]
 
 
 class WindowSampler(Sampler[int]):

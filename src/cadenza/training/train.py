@@ -32,6 +32,7 @@ from cadenza.training.data import (
     FillInTheMiddle,
     SplitStream,
     WindowSampler,
+    bar_count_ids,
 )
 from cadenza.training.gan import train_gan
 from cadenza.training.loss_log import merge_metrics, plot_losses
@@ -81,7 +82,9 @@ class SplitData(L.LightningDataModule):
             tokens = corpus.vocabulary.tokens
             sentinels = corpus.vocabulary.encode(representation.fill_in_the_middle_tokens)
             boundaries = representation.boundary_tokens(tokens)
-            self.train.fill_in_the_middle = FillInTheMiddle(self.fill_share, sentinels, boundaries)
+            self.train.fill_in_the_middle = FillInTheMiddle(
+                self.fill_share, sentinels, boundaries, bar_count_ids(representation, tokens)
+            )
         if self.train.length < config.window + 1:
             raise CadenzaError(
                 f"{corpus.folder}: {self.train.length} training tokens are fewer than one "
