@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from cadenza.music.score import Score
+import numpy as np
+
+from cadenza.music.score import Score, TempoChange, Track
 
 
 @runtime_checkable
@@ -76,3 +78,25 @@ class TokenRepresentationDefaults:
     def grammar(self, tokens: Sequence[str]) -> Grammar | None:
         """Any order of tokens is well-formed."""
         return None
+
+
+def one_track_score(
+    name: str,
+    program: int,
+    velocity: int,
+    onsets: Sequence[float] | np.ndarray,
+    durations: Sequence[float] | np.ndarray,
+    pitches: Sequence[int] | np.ndarray,
+    bpm: float,
+) -> Score:
+    """A score of one track, every note at `velocity`, at one tempo: what the one-track
+    representations decode to."""
+    track = Track(
+        name=name,
+        program=program,
+        onsets=onsets,
+        durations=durations,
+        pitches=pitches,
+        velocities=np.full(len(pitches), velocity),
+    )
+    return Score(tracks=[track], tempos=[TempoChange(0.0, bpm)])

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cadenza.errors import CadenzaError
-from cadenza.music.score import DEFAULT_TEMPO_BPM, DEFAULT_VELOCITY, Score, TempoChange, Track
-from cadenza.representations.base import TokenRepresentationDefaults
+from cadenza.music.score import DEFAULT_TEMPO_BPM, DEFAULT_VELOCITY, Score, Track
+from cadenza.representations.base import TokenRepresentationDefaults, one_track_score
 from cadenza.representations.pitch_names import PITCH_NAMES, parse_pitch_name
 
 CHORD_OCTAVE_BASE = 60  # chords are voiced from middle C (octave 4) upwards, as the tutorial does
@@ -125,15 +125,10 @@ class ChordRepresentation(TokenRepresentationDefaults):
             for pitch in token_pitches(token):
                 onsets.append(position * self.step)
                 pitches.append(pitch)
-        track = Track(
-            name="Piano",
-            program=self.program,
-            onsets=onsets,
-            durations=np.full(len(pitches), self.step),
-            pitches=pitches,
-            velocities=np.full(len(pitches), self.velocity),
+        durations = np.full(len(pitches), self.step)
+        return one_track_score(
+            "Piano", self.program, self.velocity, onsets, durations, pitches, bpm
         )
-        return Score(tracks=[track], tempos=[TempoChange(0.0, bpm)])
 
     def token_pitches(self, token: str) -> list[int]:
         """The MIDI pitches a token decodes to (a chord voiced from C4)."""

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cadenza.errors import CadenzaError
-from cadenza.music.score import DEFAULT_TEMPO_BPM, DEFAULT_VELOCITY, Score, TempoChange, Track
-from cadenza.representations.base import TokenRepresentationDefaults
+from cadenza.music.score import DEFAULT_TEMPO_BPM, DEFAULT_VELOCITY, Score
+from cadenza.representations.base import TokenRepresentationDefaults, one_track_score
 from cadenza.representations.chord import TWELFTHS_PER_QUARTER
 
 LOWEST_PITCH, KEYS = 21, 88  # A0 .. C8
@@ -145,15 +145,9 @@ class FrameRepresentation(TokenRepresentationDefaults):
             position += 1
         for pitch in sorted(sounding):
             release(pitch)
-        track = Track(
-            name="Piano",
-            program=self.program,
-            onsets=onsets,
-            durations=durations,
-            pitches=pitches,
-            velocities=np.full(len(pitches), self.velocity),
+        return one_track_score(
+            "Piano", self.program, self.velocity, onsets, durations, pitches, bpm
         )
-        return Score(tracks=[track], tempos=[TempoChange(0.0, bpm)])
 
     def token_pitches(self, token: str) -> list[int]:
         """The keys a frame sounds; [] for START."""

@@ -22,8 +22,8 @@ from fractions import Fraction
 import numpy as np
 
 from cadenza.errors import CadenzaError
-from cadenza.music.score import DEFAULT_TEMPO_BPM, DEFAULT_VELOCITY, Score, TempoChange, Track
-from cadenza.representations.base import TokenRepresentationDefaults
+from cadenza.music.score import DEFAULT_TEMPO_BPM, DEFAULT_VELOCITY, Score
+from cadenza.representations.base import TokenRepresentationDefaults, one_track_score
 from cadenza.representations.chord import TWELFTHS_PER_QUARTER
 from cadenza.representations.pitch_names import PITCH_NAMES, parse_pitch_name
 
@@ -123,15 +123,9 @@ class PitchDurationRepresentation(TokenRepresentationDefaults):
                     durations.append(float(length))
                     pitches.append(midi_pitch)
             time += length
-        track = Track(
-            name="Melody",
-            program=self.program,
-            onsets=onsets,
-            durations=durations,
-            pitches=pitches,
-            velocities=np.full(len(pitches), self.velocity),
+        return one_track_score(
+            "Melody", self.program, self.velocity, onsets, durations, pitches, bpm
         )
-        return Score(tracks=[track], tempos=[TempoChange(0.0, bpm)])
 
     def token_pitches(self, token: str) -> list[int]:
         """The pitches of a pitch token; [] for durations, rest, START and END."""
