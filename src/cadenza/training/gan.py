@@ -14,7 +14,6 @@ lives in the checkpoints, for `--resume`.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from cadenza.corpus.phrase_store import PhraseCorpus, is_phrase_corpus
 from cadenza.errors import CadenzaError
-from cadenza.models import model_kind, preset_config
+from cadenza.models import model_kind
 from cadenza.models.musegan import MuseGANConfig, MuseGANCritic, MuseGANGenerator, sample_noise
 from cadenza.representations.pianoroll import PITCHES
 from cadenza.training.gan_export import export_gan
@@ -34,12 +33,10 @@ from cadenza.training.run import (
     attempt_logger,
     check_run_target,
     fit,
-    is_helper_process,
     make_trainer,
     quiet_lightning,
     resolve_config,
     seed_run,
-    start_run_folder,
 )
 
 LOGGED = ("critic_loss", "generator_loss", "gradient_penalty", "wasserstein_distance")
@@ -189,9 +186,7 @@ def train_gan(
     config = resolve_config(run, corpus, config, resume, given)
     phrases = corpus.phrases[corpus.phrase_indices("train")]
     loader = _loader(phrases, config)
-    model_config = preset_config(
-        config.model, config.preset, corpus.vocabulary, **config.model_overrides
-    )
+    model_config = config.model_config(corpus.vocabulary)
     seed_run(config.seed)
     task = MuseGANTask(model_config, config.learning_rate, asdict(GANSettings()))
     # With nothing to monitor, top-1 means the latest: last.ckpt is rewritten every epoch.
@@ -200,15 +195,12 @@ def train_gan(
     )
     # Lightning clips gradients only under automatic optimization; WGAN-GP needs none.
     trainer = make_trainer(replace(config, gradient_clip=0), [checkpoints], attempt_logger(run))
-    if not resume and not is_helper_process():
-        start_run_folder(run, corpus, config)
-    started = time.perf_counter()
-    fit(trainer, task, run, resume, corpus.folder, train_dataloaders=loader)
+    seconds = fit(trainer, task, run, resume, corpus, config, train_dataloaders=loader)
     summary = {
         "epochs": trainer.current_epoch,
         "generator_steps": task.critic_updates // task.settings.critic_steps,
         "stopped_early": False,
-        "seconds_this_attempt": round(time.perf_counter() - started, 2),
+        "seconds_this_attempt": round(seconds, 2),
         "exported": "last",
     }
     export_gan(run, corpus, config, model_config, task, summary)

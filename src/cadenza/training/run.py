@@ -14,6 +14,7 @@ import os
 import shlex
 import signal
 import threading
+import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -23,7 +24,7 @@ import torch
 
 from cadenza.atomic import write_text_atomic
 from cadenza.errors import CadenzaError
-from cadenza.models import model_kind
+from cadenza.models import model_kind, preset_config
 
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true",
               "32", "bf16", "16", "64")  # fmt: skip
@@ -97,6 +98,11 @@ class TrainConfig:
                 raise CadenzaError(
                     f"--transpose {low} {high}: give LOW <= 0 <= HIGH within -24..24 semitones"
                 )
+
+    def model_config(self, vocabulary) -> dict:
+        """The model's config: the preset named by `model` and `preset` for `vocabulary`,
+        with the `--set` overrides."""
+        return preset_config(self.model, self.preset, vocabulary, **self.model_overrides)
 
 
 def quiet_lightning() -> None:
@@ -186,10 +192,20 @@ def attempt_logger(run: Path):
 
 
 def fit(
-    trainer: L.Trainer, task: L.LightningModule, run: Path, resume: bool, corpus, **data
-) -> None:
+    trainer: L.Trainer,
+    task: L.LightningModule,
+    run: Path,
+    resume: bool,
+    corpus,
+    config: TrainConfig,
+    **data,
+) -> float:
     """Fit, from the run's last checkpoint when resuming (from the start when the attempt
-    before was stopped ahead of its first one); Ctrl-C prints the command that continues."""
+    before was stopped ahead of its first one), after writing a new run's `train.json`;
+    return the seconds this attempt took. Ctrl-C prints the command that continues."""
+    if not resume and not is_helper_process():
+        start_run_folder(run, corpus, config)
+    started = time.perf_counter()
     last = run / "checkpoints" / "last.ckpt"
     if resume and not last.is_file():
         warnings.warn(f"{run}: no checkpoint yet; training from the start with its settings",
@@ -205,11 +221,12 @@ def fit(
             trainer.fit(task, ckpt_path=start, weights_only=True, **data)
         except SystemExit:  # how Lightning ends after it has caught Ctrl-C
             raise CadenzaError(
-                f"training was interrupted; continue it with: {resume_command(corpus, run)}"
+                f"training was interrupted; continue it with: {resume_command(corpus.folder, run)}"
             ) from None
         finally:  # Lightning ignores Ctrl-C from its first one on; a caller may want it back
             if threading.current_thread() is threading.main_thread() and handler is not None:
                 signal.signal(signal.SIGINT, handler)
+    return time.perf_counter() - started
 
 
 def make_trainer(config: TrainConfig, callbacks: list, logger) -> L.Trainer:

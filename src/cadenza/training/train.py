@@ -12,7 +12,6 @@ config) is in training/run.py.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import lightning as L
@@ -24,7 +23,7 @@ from cadenza.bundle import bundle_config, save_bundle
 from cadenza.corpus.phrase_store import is_phrase_corpus
 from cadenza.corpus.store import Corpus, describe_validation
 from cadenza.errors import CadenzaError
-from cadenza.models import model_kind, preset_config
+from cadenza.models import model_kind
 from cadenza.representations import representation_for
 from cadenza.representations.pitch_duration import pair_lookup
 from cadenza.training.data import (
@@ -42,13 +41,11 @@ from cadenza.training.run import (
     attempt_logger,
     check_run_target,
     fit,
-    is_helper_process,
     make_trainer,
     quiet_lightning,
     resolve_config,
     run_corpus,  # noqa: F401  (the CLI imports it from here)
     seed_run,
-    start_run_folder,
 )
 
 PRIMER_WINDOWS = 32  # training windows kept in the bundle as primers for generation
@@ -196,9 +193,7 @@ def train_tokens(
     config = resolve_config(run, corpus, config, resume, given)
     # Everything that can fail on a setting is checked before the run folder is written.
     data = SplitData(corpus, config)
-    model_config = preset_config(
-        config.model, config.preset, corpus.vocabulary, **config.model_overrides
-    )
+    model_config = config.model_config(corpus.vocabulary)
     seed_run(config.seed)
     defaults = model_kind(config.model).training
     if config.schedule_steps is None:  # fixed when the run starts, kept on --resume
@@ -219,10 +214,7 @@ def train_tokens(
     )  # fmt: skip
     stopper = EarlyStopping(monitor="val_loss", mode="min", patience=config.patience)
     trainer = make_trainer(config, [checkpoints, stopper], attempt_logger(run))
-    if not resume and not is_helper_process():
-        start_run_folder(run, corpus, config)
-    started = time.perf_counter()
-    fit(trainer, task, run, resume, corpus.folder, datamodule=data)
+    seconds = fit(trainer, task, run, resume, corpus, config, datamodule=data)
     if not trainer.is_global_zero:
         return {}
     summary = {
@@ -232,7 +224,7 @@ def train_tokens(
         "fill_in_the_middle_order": FILL_IN_THE_MIDDLE_ORDER,
         "epochs": trainer.current_epoch,
         "stopped_early": bool(stopper.stopped_epoch),
-        "seconds_this_attempt": round(time.perf_counter() - started, 2),
+        "seconds_this_attempt": round(seconds, 2),
     }
     _export(run, corpus, config, model_config, task, data, summary)
     return summary
