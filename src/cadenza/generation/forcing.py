@@ -98,11 +98,17 @@ class _NarrowedGrammar:
         self.index = {token: i for i, token in enumerate(tokens)}
         self.size = len(tokens)
         self.base = NotesGrammar(tokens, monophonic_tracks, no_parallels)
+        self._masks: dict[tuple[str, ...], np.ndarray] = {}
 
     def _mask(self, tokens: Iterable[str]) -> np.ndarray:
-        mask = np.zeros(self.size, dtype=bool)
-        mask[[self.index[t] for t in tokens if t in self.index]] = True
-        return mask
+        """A new mask with `tokens` set (those of the vocabulary)."""
+        key = tuple(tokens)
+        cached = self._masks.get(key)
+        if cached is None:  # the same few masks are asked again at every step
+            cached = np.zeros(self.size, dtype=bool)
+            cached[[self.index[t] for t in key if t in self.index]] = True
+            self._masks[key] = cached
+        return cached.copy()
 
 
 class KeptVoicesGrammar(_NarrowedGrammar):

@@ -7,26 +7,53 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import fields
+from importlib import import_module
 
 from cadenza.errors import CadenzaError
 from cadenza.representations.base import Representation
-from cadenza.representations.chord import ChordRepresentation
-from cadenza.representations.frame_notes import FrameNotesRepresentation
-from cadenza.representations.frames import FrameRepresentation
-from cadenza.representations.notes import NotesRepresentation
-from cadenza.representations.pianoroll import PianorollRepresentation
-from cadenza.representations.pitch_duration import PitchDurationRepresentation
 from cadenza.representations.vocab import Vocabulary
 
-REPRESENTATIONS: dict[str, type] = {
-    "chord": ChordRepresentation,
-    "pitch-duration": PitchDurationRepresentation,
-    "frames": FrameRepresentation,
-    "frame-notes": FrameNotesRepresentation,
-    "pianoroll": PianorollRepresentation,
-    "notes": NotesRepresentation,
+# name -> (module, class). A module is imported when its representation is first asked for,
+# so that reading a vocabulary or building one representation does not load all of them
+# (the chord module alone took ~40 ms of every `cadenza harmonize`).
+_CLASSES = {
+    "chord": ("chord", "ChordRepresentation"),
+    "pitch-duration": ("pitch_duration", "PitchDurationRepresentation"),
+    "frames": ("frames", "FrameRepresentation"),
+    "frame-notes": ("frame_notes", "FrameNotesRepresentation"),
+    "pianoroll": ("pianoroll", "PianorollRepresentation"),
+    "notes": ("notes", "NotesRepresentation"),
 }
+
+
+class _Registry(Mapping):
+    """The representation classes by name, each imported on first use."""
+
+    def __getitem__(self, name: str) -> type:
+        module, cls = _CLASSES[name]
+        return getattr(import_module(f"{__name__}.{module}"), cls)
+
+    def __contains__(self, name: object) -> bool:
+        return name in _CLASSES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_CLASSES)
+
+    def __len__(self) -> int:
+        return len(_CLASSES)
+
+
+REPRESENTATIONS: Mapping[str, type] = _Registry()
+_EXPORTED = {cls: name for name, (_, cls) in _CLASSES.items()}
+
+
+def __getattr__(attribute: str) -> type:
+    """`from cadenza.representations import ChordRepresentation`, imported when asked."""
+    if attribute in _EXPORTED:
+        return REPRESENTATIONS[_EXPORTED[attribute]]
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
 
 
 def get_representation(name: str, **options: object) -> Representation:

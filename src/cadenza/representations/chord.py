@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -49,8 +50,12 @@ def _chord_token(mask: int) -> str:
     return ".".join(str(pc) for pc in normal_order([pc for pc in range(12) if mask >> pc & 1]))
 
 
-# Every possible token has a fixed code: 0..127 a lone pitch, 128 + mask a pitch-class set.
-CODE_TOKENS: tuple[str, ...] = (*PITCH_NAMES, "", *(_chord_token(m) for m in range(1, 4096)))
+@lru_cache(maxsize=1)
+def code_tokens() -> tuple[str, ...]:
+    """Every possible token by its fixed code: 0..127 a lone pitch, 128 + mask a pitch-class
+    set. Built on first use, not at import: the 4,095 normal orders cost tens of milliseconds
+    that every command paid, `cadenza harmonize` included, which never encodes chords."""
+    return (*PITCH_NAMES, "", *(_chord_token(m) for m in range(1, 4096)))
 
 
 def quantize_onsets(onsets: np.ndarray) -> np.ndarray:
@@ -77,7 +82,7 @@ def _track_codes(track: Track) -> tuple[np.ndarray, np.ndarray]:
 
 
 def chord_codes(score: Score, scope: str = "piece") -> np.ndarray:
-    """Fixed codes (see `CODE_TOKENS`), one per onset of the piece, or per onset of each track.
+    """Fixed codes (see `code_tokens`), one per onset of the piece, or per onset of each track.
 
     With scope "track" notes form chords only within their own track, and tokens of several
     tracks at one onset follow each other in track order: the grouping of the tutorial's
@@ -116,7 +121,8 @@ class ChordRepresentation(TokenRepresentationDefaults):
 
     def encode(self, score: Score) -> list[str]:
         """Score -> tokens, one per distinct (quantized) onset."""
-        return [CODE_TOKENS[code] for code in chord_codes(score, self.scope).tolist()]
+        tokens = code_tokens()
+        return [tokens[code] for code in chord_codes(score, self.scope).tolist()]
 
     def decode(self, tokens: Sequence[str], bpm: float = DEFAULT_TEMPO_BPM) -> Score:
         """Tokens -> a one-track score, one token every `step` quarters, each `step` long."""

@@ -48,6 +48,7 @@ class _Families:
         self.ids: dict[str, dict[int, int]] = {}
         self.special: dict[str, int] = {}
         self.kind: list[tuple[str, int]] = []
+        self._masks: dict[tuple, np.ndarray] = {}  # (family, values) -> mask, built once
         meters = {f"Bar_{n}/{d}": i for i, (n, d) in enumerate(METERS)}
         for index, token in enumerate(tokens):
             if token in meters:
@@ -67,15 +68,20 @@ class _Families:
             self.kind.append((family, value))
 
     def mask(self, family: str, values: Iterable[int] | None = None) -> np.ndarray:
-        """A mask with the family's tokens (those carrying `values`, if given) set."""
-        mask = np.zeros(self.size, dtype=bool)
-        members = self.ids.get(family, {})
-        if values is None:
-            chosen = list(members.values())
-        else:
-            chosen = [members[v] for v in values if v in members]
-        mask[chosen] = True
-        return mask
+        """A mask with the family's tokens (those carrying `values`, if given) set: a new
+        array, which the caller may change."""
+        key = (family, None if values is None else tuple(values))
+        cached = self._masks.get(key)
+        if cached is None:  # sampling asks the same few masks again at every step
+            cached = np.zeros(self.size, dtype=bool)
+            members = self.ids.get(family, {})
+            if values is None:
+                chosen = list(members.values())
+            else:
+                chosen = [members[v] for v in key[1] if v in members]
+            cached[chosen] = True
+            self._masks[key] = cached
+        return cached.copy()
 
     def id_of(self, family: str, value: int = 0) -> int | None:
         return self.ids.get(family, {}).get(value)
@@ -93,16 +99,19 @@ class NotesGrammar:
         max_repeat: int = 0,
         end_on_tonic: bool = False,
     ) -> None:
-        self._tokens = list(tokens)
         self.no_parallels, self.key = no_parallels, key
         self.max_repeat, self.end_on_tonic = max_repeat, end_on_tonic and key is not None
-        self.repeats: dict[int, tuple[int, int]] = {}  # track -> (latest pitch, notes in a row)
-        self.previous: dict[int, int] = {}  # track -> pitch of its latest note before here
         self.families = _Families(tokens)
         self.monophonic = frozenset(int(t) for t in monophonic_tracks)
         self.durations = sorted(self.families.ids.get("Dur", {}))
         self.has_velocity = bool(self.families.ids.get("Vel"))
         self.positions = sorted(self.families.ids.get("Pos", {}))
+        self._new_piece()
+
+    def _new_piece(self) -> None:
+        """Forget the piece so far (the vocabulary's tables stay)."""
+        self.repeats: dict[int, tuple[int, int]] = {}  # track -> (latest pitch, notes in a row)
+        self.previous: dict[int, int] = {}  # track -> pitch of its latest note before here
         self.state = "start"
         self.tracks = 0  # tracks declared in the header
         self.bar_length = 0  # in twelfths, of the current bar
@@ -240,14 +249,7 @@ class NotesGrammar:
         self.state = _BAR
 
     def _push_start(self, _value: int) -> None:
-        self.__init__(
-            self._tokens,
-            self.monophonic,
-            self.no_parallels,
-            self.key,
-            self.max_repeat,
-            self.end_on_tonic,
-        )  # a new piece
+        self._new_piece()
         self.state = _HEADER
 
     def _push_fim(self, _value: int) -> None:
