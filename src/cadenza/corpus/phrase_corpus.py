@@ -206,7 +206,7 @@ def prepare_phrase_corpus(
 
 def format_phrase_summary(summary: dict, output: Path, seconds: float) -> str:
     """A short table of outcomes, the split, what encoding changed, and the skipped files."""
-    from cadenza.corpus.prepare_summary import format_prepared
+    from cadenza.corpus.prepare_summary import format_prepared, split_counts
 
     about = (
         f"representation pianoroll: 2 bars x 16 steps x 84 pitches (from "
@@ -220,15 +220,10 @@ def format_phrase_summary(summary: dict, output: Path, seconds: float) -> str:
         lines.append(f"  {outcome:<24}{files:>8}{outcomes.get(outcome, 0):>8}")
     for what, count in summary["encoding_changes"].items():
         lines.append(f"  encoding: {count} {what}")
-    pieces, phrases = summary["pieces_per_split"], summary["phrases_per_split"]
     lines += [
         "",
-        f"  pieces {summary['piece_count']:,} ("
-        + ", ".join(f"{name} {count:,}" for name, count in pieces.items())
-        + ")",
-        f"  phrases {summary['phrase_count']:,} ("
-        + ", ".join(f"{name} {count:,}" for name, count in phrases.items())
-        + ")",
+        split_counts("pieces", summary["piece_count"], summary["pieces_per_split"]),
+        split_counts("phrases", summary["phrase_count"], summary["phrases_per_split"]),
     ]
     return format_prepared(summary, output, seconds, about, lines, "phrase")
 

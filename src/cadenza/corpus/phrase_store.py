@@ -12,7 +12,7 @@ import numpy as np
 
 from cadenza import __version__
 from cadenza.atomic import write_text_atomic
-from cadenza.corpus.store import SPLIT_NAMES
+from cadenza.corpus.store import SPLIT_NAMES, open_prepared
 from cadenza.corpus.worker import split_fraction
 from cadenza.errors import CadenzaError
 from cadenza.representations.pianoroll import (
@@ -130,19 +130,9 @@ class PhraseCorpus:
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
-        try:
-            self.manifest = json.loads((self.folder / "manifest.json").read_text("utf-8"))
-            self.phrases = np.load(self.folder / "phrases.npy", mmap_mode="r")
-            self.offsets = np.load(self.folder / "offsets.npy")
-            self.splits = np.load(self.folder / "splits.npy")
-        except (OSError, ValueError) as error:
-            raise CadenzaError(f"{self.folder}: not a prepared phrase corpus ({error})") from None
-        self.vocabulary = Vocabulary.load(self.folder / "vocab.json")
-        needed = ("corpus_hash", "pieces", "vocab_fingerprint", "phrase_count")
-        if not isinstance(self.manifest, dict) or any(k not in self.manifest for k in needed):
-            raise CadenzaError(f"{self.folder}: manifest.json is damaged (prepare it again)")
-        if self.manifest["vocab_fingerprint"] != self.vocabulary.fingerprint:
-            raise CadenzaError(f"{self.folder}: vocab.json does not belong to this corpus")
+        self.manifest, self.phrases, self.offsets, self.splits, self.vocabulary = open_prepared(
+            self.folder, "phrases.npy", "phrase corpus", ("phrase_count",)
+        )
         if (
             self.phrases.shape[1:] != PHRASE_SHAPE
             or len(self.offsets) != len(self.splits) + 1

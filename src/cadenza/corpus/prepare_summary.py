@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from cadenza.corpus.store import describe_validation
@@ -27,17 +28,26 @@ def format_summary(summary: dict, output: Path, seconds: float) -> str:
         for what, count in summary["encoding_statistics"].items():
             lines.append(f"    {count:>6} {what}")
     pieces, tokens = summary["pieces_per_split"], summary["tokens_per_split"]
+    trained = ("train", "validation")  # the test split has its own line (frame_datasets.py)
     lines += [
         "",
-        f"  pieces {summary['piece_count']:,} (train {pieces['train']:,}, "
-        f"validation {pieces['validation']:,})",
-        f"  tokens {summary['tokens']:,} (train {tokens['train']:,}, "
-        f"validation {tokens['validation']:,}), vocabulary {summary['vocab_size']:,}",
+        split_counts("pieces", summary["piece_count"], pieces, trained),
+        split_counts("tokens", summary["tokens"], tokens, trained)
+        + f", vocabulary {summary['vocab_size']:,}",
     ]
     held_out = describe_validation(summary)
     if held_out:
         lines.append(f"  {held_out}")
     return format_prepared(summary, output, seconds, about, lines, "piece")
+
+
+def split_counts(
+    what: str, total: int, per_split: dict[str, int], names: Sequence[str] | None = None
+) -> str:
+    """A summary line such as `  pieces 1,234 (train 1,110, validation 124)`: the count of
+    `what` and its share in each split of `names` (None: every split in `per_split`)."""
+    shares = ", ".join(f"{name} {per_split[name]:,}" for name in names or per_split)
+    return f"  {what} {total:,} ({shares})"
 
 
 def format_prepared(

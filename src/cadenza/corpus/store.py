@@ -274,26 +274,36 @@ def _vocabulary(settings: PrepareSettings, seen: dict[str, int]) -> Vocabulary:
     return vocabulary
 
 
+def open_prepared(
+    folder: Path, steps_file: str, what: str, also_needed: tuple[str, ...]
+) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, Vocabulary]:
+    """A prepared folder's manifest, `steps_file` (memory-mapped), offsets, splits and
+    vocabulary, once the manifest holds the common keys and `also_needed`, and the
+    vocabulary is its own; `what` ("corpus", "phrase corpus") names the folder in errors."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+        steps = np.load(folder / steps_file, mmap_mode="r")
+        offsets = np.load(folder / "offsets.npy")
+        splits = np.load(folder / "splits.npy")
+    except (OSError, ValueError) as error:
+        raise CadenzaError(f"{folder}: not a prepared {what} ({error})") from None
+    vocabulary = Vocabulary.load(folder / "vocab.json")
+    needed = ("corpus_hash", "pieces", "vocab_fingerprint", *also_needed)
+    if not isinstance(manifest, dict) or any(k not in manifest for k in needed):
+        raise CadenzaError(f"{folder}: manifest.json is damaged (prepare the {what} again)")
+    if manifest["vocab_fingerprint"] != vocabulary.fingerprint:
+        raise CadenzaError(f"{folder}: vocab.json does not belong to this corpus")
+    return manifest, steps, offsets, splits, vocabulary
+
+
 class Corpus:
     """A prepared corpus, opened read-only with the token array memory-mapped."""
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
-        try:
-            self.manifest = json.loads((self.folder / "manifest.json").read_text("utf-8"))
-            self.tokens = np.load(self.folder / "tokens.npy", mmap_mode="r")
-            self.offsets = np.load(self.folder / "offsets.npy")
-            self.splits = np.load(self.folder / "splits.npy")
-        except (OSError, ValueError) as error:
-            raise CadenzaError(f"{self.folder}: not a prepared corpus ({error})") from None
-        self.vocabulary = Vocabulary.load(self.folder / "vocab.json")
-        needed = ("corpus_hash", "tokens_per_split", "pieces", "vocab_fingerprint")
-        if not isinstance(self.manifest, dict) or any(k not in self.manifest for k in needed):
-            raise CadenzaError(
-                f"{self.folder}: manifest.json is damaged (prepare the corpus again)"
-            )
-        if self.manifest.get("vocab_fingerprint") != self.vocabulary.fingerprint:
-            raise CadenzaError(f"{self.folder}: vocab.json does not belong to this corpus")
+        self.manifest, self.tokens, self.offsets, self.splits, self.vocabulary = open_prepared(
+            self.folder, "tokens.npy", "corpus", ("tokens_per_split",)
+        )
         if len(self.offsets) != len(self.splits) + 1 or self.offsets[-1] != len(self.tokens):
             raise CadenzaError(f"{self.folder}: tokens, offsets and splits do not agree")
         self.validation_tail = validation_tail_share(self.manifest)
