@@ -50,6 +50,25 @@ def test_the_middle_states_how_many_bars_it_holds():
         assert stated == f"FIM_Bars_{bars}"
 
 
+def test_both_cuts_fall_in_one_piece_of_the_window():
+    start = INDEX["START"]
+    fill = FillInTheMiddle(0.5, np.array(SENTINELS), NOTES.boundary_tokens(TOKENS), None, start)
+    first = _window()[:-1].tolist()  # a piece of seven bar lines, without its END
+    words = ["END", "START", "Track_0", "Program_0", "Bar", "Pos_0", "Track_0", "Pitch_67",
+             "Dur_12", "Bar", "Pos_0", "Track_0", "Pitch_65", "Dur_12", "Pos_12"]  # fmt: skip
+    window = np.array(first + [INDEX[t] for t in words] + [INDEX["END"]] * 3)
+    opened = len(first) + 1  # where the second piece starts
+    seen = set()
+    for seed in range(40):
+        rearranged = fill.rearrange(window, np.random.default_rng(seed)).tolist()
+        prefix, middle, suffix = split_fill_in_the_middle(rearranged, SENTINELS)
+        cut_at, suffix_at = len(prefix), len(prefix) + len(middle)
+        seen.add(cut_at < opened)
+        assert (cut_at < opened) == (suffix_at < opened)  # the middle and suffix: one piece
+        assert TOKENS[middle[0]].startswith("Bar") and TOKENS[suffix[0]].startswith("Bar")
+    assert seen == {True, False}  # either piece may be cut
+
+
 def test_a_window_without_two_bar_lines_stays_as_it_is():
     fill = FillInTheMiddle(1.0, np.array(SENTINELS), NOTES.boundary_tokens(TOKENS))
     window = np.array([INDEX[t] for t in ["Pos_0", "Track_0", "Pitch_60", "Dur_12", "Bar"]])

@@ -12,7 +12,8 @@ A window that a shift would push out of the representation's pitch range is used
 (shift 0), so no note is ever dropped or folded; validation windows are never transposed.
 
 Fill-in-the-middle: with a share given, that share of training windows (chosen, like the
-cuts, from (seed, epoch)) is cut at two bar lines into prefix, middle and suffix and
+cuts, from (seed, epoch)) is cut at two bar lines of one piece into prefix, middle and suffix
+and
 rearranged as `FIM_Suffix suffix FIM_Prefix prefix FIM_Middle FIM_Bars_n middle` (the window
 keeps its length: it is read four tokens shorter), so that one model both continues a piece
 and fills in bars between two given parts. The suffix comes first (the "SPM" order of
@@ -116,6 +117,7 @@ class FillInTheMiddle:
         sentinels: np.ndarray,
         boundaries: np.ndarray,
         bar_counts: np.ndarray | None = None,
+        piece_start: int | None = None,
     ) -> None:
         self.share = share
         self.prefix, self.suffix, self.middle = (int(i) for i in sentinels)
@@ -123,12 +125,13 @@ class FillInTheMiddle:
         # ids of "the middle has 1, 2, ... bars" (the last: that many or more), or None for a
         # vocabulary without them (a corpus prepared before they existed)
         self.bar_counts = None if bar_counts is None else np.asarray(bar_counts, np.int64)
+        self.piece_start = piece_start  # the id that opens a piece (START), if known
 
     def rearrange(self, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """`ids` (one window) as suffix, prefix, middle with sentinels; the same length."""
         counted = self.bar_counts is not None
         kept = ids[: len(ids) - 3 - counted]
-        cuts = np.flatnonzero(self.boundaries[kept])
+        cuts = self._cuts(kept, rng)
         if len(cuts) < 2:
             return ids
         first, second = np.sort(rng.choice(cuts, size=2, replace=False))
@@ -141,6 +144,17 @@ class FillInTheMiddle:
             [self.suffix], kept[second:], [self.prefix], kept[:first], [self.middle], count,
             middle,
         ]).astype(np.int64)  # fmt: skip
+
+    def _cuts(self, kept: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The bar lines the window may be cut at: those of one piece of the window (one drawn
+        from those with two or more), so that the middle leads into its own suffix."""
+        cuts = np.flatnonzero(self.boundaries[kept])
+        if self.piece_start is None:
+            return cuts
+        piece = np.searchsorted(np.flatnonzero(kept == self.piece_start), cuts, side="right")
+        numbers, counts = np.unique(piece, return_counts=True)
+        able = numbers[counts >= 2]
+        return cuts[piece == rng.choice(able)] if len(able) else cuts[:0]
 
 
 def bar_count_ids(representation, tokens: Sequence[str]) -> np.ndarray | None:

@@ -80,7 +80,11 @@ class SplitData(L.LightningDataModule):
             sentinels = corpus.vocabulary.encode(representation.fill_in_the_middle_tokens)
             boundaries = representation.boundary_tokens(tokens)
             self.train.fill_in_the_middle = FillInTheMiddle(
-                self.fill_share, sentinels, boundaries, bar_count_ids(representation, tokens)
+                self.fill_share,
+                sentinels,
+                boundaries,
+                bar_count_ids(representation, tokens),
+                corpus.vocabulary.index.get(representation.opening_tokens()[0]),
             )
         if self.train.length < config.window + 1:
             raise CadenzaError(
