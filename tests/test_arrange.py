@@ -1,5 +1,7 @@
 """Harmonize a melody, rewrite a voice, fill in bars: the given notes are kept exactly."""
 
+import copy
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -174,3 +176,19 @@ def test_harmonize_bans_parallels_unless_allowed(notes_run, chorale_path, tmp_pa
     assert [rules.no_parallels for rules in asked] == [True, False]
     both = ["--allow-parallels", "--no-parallels"]
     assert main(["harmonize", str(chorale_path), str(notes_run), "-o", out, *both]) == 2
+
+
+def test_composed_voices_stay_in_their_training_ranges(bundle, chorale):
+    config = copy.deepcopy(bundle.config)
+    soprano = chorale.tracks[0].pitches
+    ranges = [[int(soprano.min()), int(soprano.max())], [60, 64], [52, 55], [40, 45]]
+    config["representation"]["facts"]["track_ranges"] = ranges
+    config["results"]["transpose"] = [-1, 1]
+    narrow = replace(bundle, config=config)
+    melody = check_melody(narrow, chorale.with_tracks([chorale.tracks[0]]), "bwv269")
+    for seed in range(3):
+        score = harmonize(narrow, melody, ComposeSettings(seed=seed), None).score
+        for number, (low, high) in enumerate(ranges[1:], start=1):
+            pitches = score.tracks[number].pitches
+            assert len(pitches), f"voice {number} is silent"
+            assert low - 1 <= pitches.min() and pitches.max() <= high + 1, f"voice {number}"

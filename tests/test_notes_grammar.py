@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from cadenza.errors import CadenzaError
 from cadenza.music import Note, Track
 from cadenza.representations.notes import NotesRepresentation
 from cadenza.representations.notes_grammar import NotesGrammar, monophonic_tracks
@@ -162,3 +163,27 @@ def test_end_on_tonic_opens_end_only_after_the_tonic_chord():
     plain = NotesGrammar(TOKENS)
     _push(plain, "START Track_0 Program_0 Bar_4/4 Pos_0 Track_0 Pitch_69 Dur_48")
     assert "END" in _allowed(plain)
+
+
+def test_track_ranges_keep_each_voice_in_its_compass():
+    grammar = NotesGrammar(TOKENS, monophonic_tracks=[0], track_ranges=[(60, 72), (48, 50)])
+    _push(grammar, "START Track_0 Program_0 Track_1 Program_0 Track_2 Program_0 Bar_4/4")
+    _push(grammar, "Pos_0 Track_0")
+    assert _allowed(grammar) == {f"Pitch_{p}" for p in range(60, 73)}
+    _push(grammar, "Pitch_72 Dur_12 Track_1")
+    assert _allowed(grammar) == {"Pitch_48", "Pitch_49", "Pitch_50"}
+    _push(grammar, "Pitch_50 Dur_12")  # track 1 (chords allowed) has no higher pitch left
+    assert "Track_1" not in _allowed(grammar) and "Track_2" in _allowed(grammar)
+    _push(grammar, "Track_2")
+    assert len(_allowed(grammar)) == 128  # a track without a range: any pitch
+    with pytest.raises(CadenzaError, match=r"track 0's range 70\.\.60"):
+        NotesGrammar(TOKENS, track_ranges=[(70, 60)])
+
+
+def test_the_range_wins_over_the_parallels_rule():
+    grammar = NotesGrammar(TOKENS, monophonic_tracks=[0, 1], no_parallels=True,
+                           track_ranges=[(0, 127), (67, 67)])  # fmt: skip
+    _push(grammar, "START Track_0 Program_0 Track_1 Program_0 Bar_4/4")
+    _push(grammar, "Pos_0 Track_0 Pitch_72 Dur_12 Track_1 Pitch_65 Dur_12")
+    _push(grammar, "Pos_12 Track_0 Pitch_74 Dur_12 Track_1")  # G4 would make parallel fifths
+    assert _allowed(grammar) == {"Pitch_67"}  # but it is all the range holds: never a dead end

@@ -8,6 +8,9 @@
   `FIM_Suffix suffix FIM_Prefix prefix FIM_Middle FIM_Bars_n` (older runs: prefix first,
   or no bar count) and writes the middle.
 
+In harmonize and regenerate every composed voice stays within the pitches it had in training
+(with the training's transposition: `voice_ranges`), as the given melody must.
+
 Each refuses what it cannot do in one sentence before any sampling. A piece without a key
 signature is given the key `estimate_key` hears in it, so that the model's `Key` token (the
 header's) is stated as in training.
@@ -136,10 +139,18 @@ def check_melody(bundle: Bundle, melody: Score, name: str) -> Score:
 
 
 def _soprano_range(bundle: Bundle) -> tuple[int, int]:
-    facts = bundle.run_config.facts
-    low, high = (facts.get("track_ranges") or [[0, 127]])[0]
-    shifts = bundle.run_config.transpose
-    return max(0, low + shifts[0]), min(127, high + shifts[1])
+    return (voice_ranges(bundle) or [(0, 127)])[0]
+
+
+def voice_ranges(bundle: Bundle) -> list[tuple[int, int]]:
+    """Each voice's lowest and highest pitch in training, widened by the transposition the
+    training windows had (the compass the model has heard the voice sing)."""
+    run = bundle.run_config
+    low_shift, high_shift = run.transpose
+    return [
+        (max(0, low + low_shift), min(127, high + high_shift))
+        for low, high in run.facts.get("track_ranges") or []
+    ]
 
 
 def harmonize(
@@ -188,8 +199,9 @@ def _layout(bundle: Bundle, representation, piece: Score, constraints=None) -> N
 def _keep_and_compose(bundle, representation, layout, kept, settings, constraints):
     tokens = bundle.vocabulary.tokens
     grammar = KeptVoicesGrammar(
-        tokens, layout, kept, representation.monophonic_tracks, representation.no_parallels
-    )
+        tokens, layout, kept, representation.monophonic_tracks, representation.no_parallels,
+        voice_ranges(bundle),  # a composed voice stays in its compass; kept notes are given
+    )  # fmt: skip
     start = bundle.vocabulary.encode(["START"]).tolist()
     grammar.push(start[0])
     generator = torch.Generator().manual_seed(settings.seed)

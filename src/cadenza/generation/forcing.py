@@ -5,9 +5,9 @@ grammars narrow the notes grammar (representations/notes_grammar.py) with it:
 
 - `KeptVoicesGrammar` (harmonize, regenerate): the header and the bar lines are the piece's;
   the notes of the kept tracks are forced at their positions (Track, Pitch, Dur as given),
-  and no other note of those tracks is allowed; the other tracks are composed freely
-  around them. A position is never skipped while a kept note waits there, so the output's
-  kept voices equal the given ones note for note.
+  and no other note of those tracks is allowed; the other tracks are composed around them,
+  each within its range (`track_ranges`) when given one. A position is never skipped while
+  a kept note waits there, so the output's kept voices equal the given ones note for note.
 - `BarSpanGrammar` (infill): after the piece's prefix, the model composes bars with the
   piece's bar lines until the bar where the suffix begins; there it is `finished`.
 """
@@ -92,12 +92,16 @@ class _NarrowedGrammar:
     """The notes grammar over a vocabulary, and masks of named tokens to narrow it with."""
 
     def __init__(
-        self, tokens: Sequence[str], monophonic_tracks: Iterable[int], no_parallels: bool
+        self,
+        tokens: Sequence[str],
+        monophonic_tracks: Iterable[int],
+        no_parallels: bool,
+        track_ranges: Sequence[Sequence[int]] = (),
     ) -> None:
         self.names = list(tokens)
         self.index = {token: i for i, token in enumerate(tokens)}
         self.size = len(tokens)
-        self.base = NotesGrammar(tokens, monophonic_tracks, no_parallels)
+        self.base = NotesGrammar(tokens, monophonic_tracks, no_parallels, track_ranges=track_ranges)
         self._masks: dict[tuple[str, ...], np.ndarray] = {}
 
     def _mask(self, tokens: Iterable[str]) -> np.ndarray:
@@ -121,8 +125,9 @@ class KeptVoicesGrammar(_NarrowedGrammar):
         kept_tracks: Iterable[int],
         monophonic_tracks: Iterable[int] = (),
         no_parallels: bool = False,
+        track_ranges: Sequence[Sequence[int]] = (),
     ) -> None:
-        super().__init__(tokens, monophonic_tracks, no_parallels)
+        super().__init__(tokens, monophonic_tracks, no_parallels, track_ranges)
         self.layout, self.kept = layout, frozenset(kept_tracks)
         self.header_done = 0
         # per bar: the kept notes still to come, in token order (position, track, pitch)

@@ -14,12 +14,15 @@ that every generated sequence decodes to a well-formed score:
   rise;
 - a monophonic track (a voice that sings one note at a time, as the training data shows)
   never starts a note while its previous note still sounds, nor two notes at one position;
+- a track given a range (`track_ranges`: lowest and highest pitch per track, the compass
+  the voice had in training) sings only pitches inside it;
 - a position is offered only where some track can start a note, so no choice leads to a
   dead end: a bar token and END are always open between notes;
 - sampling rules, when asked: no more than `max_repeat` notes of one pitch in a row in a
   track (`--max-repeat`); END only after the tonic chord of `key` (`--end-on-tonic`: every
   track's latest pitch in the tonic triad, the lowest on the tonic), so a piece that never
-  reaches it runs to the length limit.
+  reaches it runs to the length limit. Where `--no-parallels` and `--max-repeat` would leave
+  no pitch inside a track's range, the range wins over them.
 """
 
 from __future__ import annotations
@@ -98,8 +101,14 @@ class NotesGrammar:
         key: int | None = None,
         max_repeat: int = 0,
         end_on_tonic: bool = False,
+        track_ranges: Sequence[Sequence[int]] = (),
     ) -> None:
         self.no_parallels, self.key = no_parallels, key
+        # track -> (lowest, highest) pitch it may sing; tracks without one: all of 0..127
+        self.ranges = {n: (int(low), int(high)) for n, (low, high) in enumerate(track_ranges)}
+        for track, (low, high) in self.ranges.items():
+            if not 0 <= low <= high <= 127:
+                raise CadenzaError(f"track {track}'s range {low}..{high} is not within 0..127")
         self.max_repeat, self.end_on_tonic = max_repeat, end_on_tonic and key is not None
         self.families = _Families(tokens)
         self.monophonic = frozenset(int(t) for t in monophonic_tracks)
@@ -196,18 +205,25 @@ class NotesGrammar:
                 continue  # one note at a time: not a second one here
             if not self._free(track, time):
                 continue
-            if self.pitch_here.get(track, -1) >= 127:
-                continue  # no higher pitch left
+            if self.pitch_here.get(track, -1) >= self._range(track)[1]:
+                continue  # no higher pitch left in its range
             open_tracks.append(track)
         return self.families.mask("Track", open_tracks)
 
+    def _range(self, track: int) -> tuple[int, int]:
+        return self.ranges.get(track, (0, 127))
+
     def _open_pitches(self) -> np.ndarray:
-        lowest = self.pitch_here.get(self.track, -1) + 1
+        low, high = self._range(self.track)
+        lowest = max(low, self.pitch_here.get(self.track, -1) + 1)
         banned = self._parallel_pitches() if self.no_parallels else set()
         pitch, run = self.repeats.get(self.track, (-1, 0))
         if self.max_repeat and run >= self.max_repeat:
             banned.add(pitch)
-        return self.families.mask("Pitch", (p for p in range(lowest, 128) if p not in banned))
+        pitches = [p for p in range(lowest, high + 1) if p not in banned]
+        if not pitches:  # the rules left nothing in the range: the range wins
+            pitches = list(range(lowest, high + 1))
+        return self.families.mask("Pitch", pitches)
 
     def _parallel_pitches(self) -> set[int]:
         """Pitches that would move this track in parallel fifths or octaves (unisons and
