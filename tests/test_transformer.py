@@ -195,3 +195,50 @@ def test_two_steps_from_one_state_do_not_disturb_each_other():
     assert torch.allclose(again[:, -1], fresh[:, -1], atol=1e-5)
     assert torch.allclose(second[:, -1], other[:, -1], atol=1e-5)
     assert not torch.allclose(first, second)
+
+
+@pytest.mark.parametrize("preset", ["tiny", "default"])
+def test_a_generation_step_gives_the_logits_of_the_general_pass_bit_for_bit(preset):
+    # a step without gradients takes its own shorter path (`Transformer._step`); sampled
+    # tokens must not depend on which path ran, so the logits must agree exactly
+    torch.manual_seed(0)
+    model = build_model("transformer", preset_config("transformer", preset, _vocabulary(30)))
+    model.eval()
+    tokens = torch.randint(0, 30, (2, 20))
+    with torch.inference_mode():
+        _, _, state = model(tokens[:, :12])
+        for position in range(12, 20):
+            token = tokens[:, position : position + 1]
+            general, after_general = model._extend(token, state)
+            step, _, state = model(token, state=state)  # a second step from it: copies first
+            assert torch.equal(step, general), position
+            assert torch.equal(state.tokens, after_general.tokens)
+            for ours, theirs in zip(state.memory, after_general.memory, strict=True):
+                assert torch.equal(ours[:, :, :, : position + 1], theirs[:, :, :, : position + 1])
+
+
+def test_cached_generation_picks_the_tokens_of_full_recomputation():
+    # a context of 8 and 40 tokens: the cache slides 12 times; the reference reads the
+    # whole window the sliding rule keeps, from nothing, before every token
+    from cadenza.bundle import Bundle
+    from cadenza.generation.generate import generate_ids
+    from cadenza.generation.sampling import SamplingConfig, sample_next
+
+    model, vocabulary = _model(context=8, vocab_size=12), _vocabulary(12)
+    config = {"model": {"name": "transformer", "config": model.config.to_dict()},
+              "representation": {"name": "chord", "settings": {}},
+              "train_token_counts": [1] * 12}  # fmt: skip
+    primer = [3, 1, 4, 1, 5]
+    bundle = Bundle(model, vocabulary, config, torch.tensor([primer]))
+    sampling = SamplingConfig(temperature=1.5, top_k=9, top_p=0.95)
+    cached = generate_ids(bundle, primer, 40, sampling, torch.Generator().manual_seed(7))
+    generator, window, expected = torch.Generator().manual_seed(7), list(primer), []
+    with torch.inference_mode():
+        for _ in range(40):
+            logits = model(torch.tensor([window]))[0][0, -1]
+            expected.append(sample_next(logits, sampling, generator))
+            if len(window) == model.config.context:  # full: keep the latest 3/4 context - 1
+                window = window[-(model.config.kept_after_slide - 1) :]
+            window.append(expected[-1])
+    assert cached == expected
+    assert len(set(cached)) > 3  # sampled, not stuck on one token

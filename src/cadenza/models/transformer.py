@@ -14,12 +14,19 @@ are single steps again. A piece of any length can thus be generated with one bat
 every `context / 4 + 1` tokens, and every logit is exactly what a fresh pass over the tokens
 in the cache (`state.tokens`) would give. Inputs longer than the context, or chunks fed with a
 state, follow the same rule, as if fed one token at a time.
+
+A one-token step without gradients (generation) takes a shorter path, `_step`: the same
+operations on the same numbers, so the same logits bit for bit, on rows (B, C) with less
+reshaping, and the weights read from the modules once after each fresh pass rather than at
+every step (some 70 look-ups, a tenth of a step); a token costs a sixth less
+(benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -173,6 +180,47 @@ class Block(nn.Module):
         return x + y, memory
 
 
+class _StepTensors(NamedTuple):
+    """One block's weights as plain tensors, argument lists ready: a generation step reads
+    each once, and reading them through the modules' attributes took a tenth of the step."""
+
+    attention_norm: tuple  # LayerNorm: (normalized shape, weight, bias, eps)
+    qkv: tuple[torch.Tensor, torch.Tensor]  # Linear: (weight, bias)
+    projection: tuple[torch.Tensor, torch.Tensor]
+    mlp_norm: tuple
+    expand: tuple[torch.Tensor, torch.Tensor]
+    contract: tuple[torch.Tensor, torch.Tensor]
+    heads: int
+
+    @classmethod
+    def of(cls, block: Block) -> _StepTensors:
+        attention = block.attention
+        linears = (attention.qkv, attention.projection, block.expand, block.contract)
+        qkv, projection, expand, contract = ((layer.weight, layer.bias) for layer in linears)
+        attention_norm, mlp_norm = (
+            (norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+            for norm in (block.attention_norm, block.mlp_norm)
+        )
+        return cls(attention_norm, qkv, projection, mlp_norm, expand, contract, attention.heads)
+
+
+def _step_block(block: _StepTensors, x: torch.Tensor, memory: torch.Tensor, start: int):
+    """`Block.forward` without dropout or gradients for one new token after `start` cached
+    ones, on rows x (B, C): the same operations on the same numbers (the same logits, bit
+    for bit), less reshaping; the new key and value are written into `memory`."""
+    B, C = x.shape
+    qkv = F.linear(torch.layer_norm(x, *block.attention_norm), *block.qkv)  # (B, 3C)
+    qkv = qkv.view(B, 3, block.heads, 1, C // block.heads)
+    memory[:, :, :, start : start + 1] = qkv[:, 1:].transpose(0, 1)
+    keys, values = memory[0, :, :, : start + 1], memory[1, :, :, : start + 1]
+    y = F.scaled_dot_product_attention(qkv[:, 0], keys, values)  # (B, heads, 1, C / heads)
+    x = x + F.linear(y.reshape(B, C), *block.projection)  # one query: already (B, C)'s order
+    hidden = F.gelu(
+        F.linear(torch.layer_norm(x, *block.mlp_norm), *block.expand), approximate="tanh"
+    )
+    return x + F.linear(hidden, *block.contract)  # (B, C), from (B, 4C)
+
+
 class Transformer(nn.Module):
     """Token ids -> logits for the next token, GPT-2 style, with a key/value cache as state."""
 
@@ -187,6 +235,9 @@ class Transformer(nn.Module):
         for block in self.blocks:  # GPT-2: residual branches scaled down by depth
             for layer in (block.attention.projection, block.contract):
                 nn.init.normal_(layer.weight, std=0.02 / math.sqrt(2 * config.layers))
+        # Read at the first step after each fresh pass (a primer, a slide): every piece starts
+        # with one, so a model whose weights were replaced by new tensors is read anew.
+        self._step_tensors: tuple[_StepTensors, ...] | None = None
 
     @staticmethod
     def _initialize(module: nn.Module) -> None:
@@ -213,7 +264,10 @@ class Transformer(nn.Module):
         if state is None and self.config.context >= T:
             logits, state = self._extend(tokens, None)  # training takes this one pass
         elif state is not None and state.length + T <= self.config.context:
-            logits, state = self._extend(tokens, state)  # a generation step: the cache has room
+            if T == 1 and not (self.training or torch.is_grad_enabled()):
+                logits, state = self._step(tokens, state)  # a generation step
+            else:
+                logits, state = self._extend(tokens, state)  # the cache has room
         else:
             logits, state = self._read_in_chunks(tokens, state)
         loss = None
@@ -245,6 +299,7 @@ class Transformer(nn.Module):
         """One pass over `tokens` after the cached ones; the cache must have room for them."""
         B, T = tokens.shape
         if past is None:
+            self._step_tensors = None  # read again at the next step (see __init__)
             start, memory = 0, [None] * len(self.blocks)
             token_memory = tokens.new_empty(B, self.config.context)
             written = [0]
@@ -262,3 +317,20 @@ class Transformer(nn.Module):
         token_memory[:, start : start + T] = tokens
         written[0] = start + T
         return logits, KVCache(tuple(memory), token_memory, start + T, written)
+
+    def _step(self, tokens: torch.Tensor, past: KVCache) -> tuple[torch.Tensor, KVCache]:
+        """`_extend` of one token (B, 1) without dropout or gradients, on rows (B, C)."""
+        if self._step_tensors is None:
+            self._step_tensors = tuple(_StepTensors.of(block) for block in self.blocks)
+        past = past.writable()
+        start, token_memory = past.length, past.token_memory
+        embedding = self.token_embedding.weight
+        x = F.embedding(tokens[:, 0], embedding) + self.position_embedding.weight[start]
+        for block, memory in zip(self._step_tensors, past.memory, strict=True):
+            x = _step_block(block, x, memory, start)  # (B, C)
+        norm = self.final_norm
+        x = torch.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+        logits = F.linear(x.unsqueeze(1), embedding)  # (B, 1, V)
+        token_memory[:, start : start + 1] = tokens
+        past.written[0] = start + 1
+        return logits, KVCache(past.memory, token_memory, start + 1, past.written)
