@@ -1,0 +1,106 @@
+"""`cadenza harmonize` start to finish, from two git revisions side by side.
+
+    .venv/bin/python -m benchmarks.harmonize_startup --before REV [--after HEAD] [--repeats 15]
+
+Each revision's `src` is exported (git archive) to a temporary folder and run with
+PYTHONPATH pointing at it, so the comparison holds only the committed code, whatever the
+working tree holds. The runs alternate (before, after, before, ...), so a load that comes and
+goes on a shared machine touches both alike. Reported per revision: the median wall time of
+the whole command on the first 16 bars of a held-out soprano (benchmarks.harmonize's melody)
+with the built-in bach-chorale, the median time of Cadenza's own imports on that path
+(PyTorch, NumPy and symusic imported before the clock starts), the median of the per-pair
+differences, and whether both wrote the same MIDI bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+IMPORTS = """
+import time
+import numpy, symusic, torch
+start = time.perf_counter()
+from cadenza.cli import build_parser
+build_parser()
+from cadenza.bundle import load_bundle
+from cadenza.generation.arrange import harmonize
+print(time.perf_counter() - start)
+"""
+
+
+def export(revision: str, folder: Path) -> Path:
+    """The revision's `src` folder, written under `folder`."""
+    folder.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", revision, "src"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder / "src"
+
+
+def melody_file(folder: Path) -> Path:
+    """The first 16 bars of the first held-out soprano, as MIDI."""
+    from benchmarks.harmonize import held_out_chorales
+    from cadenza.music.midi import write_midi
+    from cadenza.music.notation import read_notation
+    from cadenza.music.score import Track
+
+    score = read_notation(held_out_chorales(Path("build/pretrained/bach-notes"), 1)[0])[0]
+    meter = score.time_signatures[0]
+    end = 16 * meter.numerator * 4 / meter.denominator - score.pickup
+    soprano = score.tracks[0]
+    keep = soprano.onsets < end
+    melody = Track(
+        soprano.name, soprano.program, False, soprano.onsets[keep], soprano.durations[keep],
+        soprano.pitches[keep], soprano.velocities[keep],
+    )  # fmt: skip
+    path = folder / "melody.mid"
+    write_midi(score.with_tracks([melody]), path)
+    return path
+
+
+def run_once(source: Path, melody: Path, output: Path) -> tuple[float, float]:
+    """(whole command, Cadenza's imports) in seconds, from the tree at `source`."""
+    env = {**os.environ, "PYTHONPATH": str(source), "CADENZA_THREADS": "1"}
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "cadenza", "harmonize", str(melody), "-o", str(output)],
+                   env=env, check=True, capture_output=True)  # fmt: skip
+    whole = time.perf_counter() - started
+    imports = subprocess.run([sys.executable, "-c", IMPORTS], env=env, check=True,
+                             capture_output=True, text=True)  # fmt: skip
+    return whole, float(imports.stdout.split()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", required=True, help="git revision")
+    parser.add_argument("--after", default="HEAD", help="git revision (HEAD)")
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary)
+        trees = {name: export(rev, folder / name) for name, rev in
+                 (("before", args.before), ("after", args.after))}  # fmt: skip
+        melody = melody_file(folder)
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
+        for _ in range(args.repeats):
+            for name, source in trees.items():
+                times[name].append(run_once(source, melody, folder / f"{name}.mid"))
+        same = (folder / "before.mid").read_bytes() == (folder / "after.mid").read_bytes()
+    for name, revision in (("before", args.before), ("after", args.after)):
+        whole = statistics.median(t[0] for t in times[name])
+        imports = statistics.median(t[1] for t in times[name])
+        print(f"{name} ({revision}): command {whole:.2f} s, Cadenza's imports {imports:.3f} s "
+              f"(medians of {args.repeats})")  # fmt: skip
+    pairs = [a[0] - b[0] for b, a in zip(times["before"], times["after"], strict=True)]
+    print(f"after - before, per pair: median {statistics.median(pairs):+.2f} s")
+    print(f"same MIDI bytes: {same}")
+
+
+if __name__ == "__main__":
+    main()
