@@ -37,10 +37,13 @@ class PrepareSettings:
             raise CadenzaError(f"--min-tokens must be at least 2, got {self.min_tokens}")
 
     def representation_options(self) -> dict:
-        """The settings of the representation that change its tokens."""
-        if self.representation != "chord" or self.parser == "music21":
+        """The settings of the representation that change its tokens: those it reports when
+        built with `chord_scope` (which only a representation that has a scope takes)."""
+        if self.parser == "music21":  # the tutorial's own chords: no settings of ours
             return {}
-        return {"scope": self.chord_scope}
+        from cadenza.representations import get_representation
+
+        return get_representation(self.representation, scope=self.chord_scope).settings()
 
     def policy_text(self) -> str:
         """What the track policy does, in words."""
