@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,13 +32,7 @@ from cadenza.corpus.worker import FileResult, PieceResult, content_hash
 from cadenza.errors import CadenzaError
 from cadenza.music.score import Score
 from cadenza.plain_pickle import load_plain_pickle
-from cadenza.representations.frame_notes import FrameNotesRepresentation
-from cadenza.representations.frames import (
-    KEYS,
-    LOWEST_PITCH,
-    compact_frame_tokens,
-    sample_frames,
-)
+from cadenza.representations.frames import KEYS, LOWEST_PITCH, sample_frames
 
 SPLITS = ("train", "valid", "test")  # the datasets' names; corpus splits 0, 1, 2
 FRAME_SUFFIXES = {".npz": "npz", ".mat": "mat", ".pickle": "pickle", ".pkl": "pickle"}
@@ -274,10 +268,17 @@ def frame_dataset_from_scores(
     return dataset
 
 
-FRAME_ENCODERS = {  # representation -> (T, 88) frames -> (distinct tokens, indices)
-    "frames": compact_frame_tokens,
-    "frame-notes": lambda frames: FrameNotesRepresentation().frame_tokens(frames),
-}
+def frame_encoder(representation: str) -> Callable[[np.ndarray], tuple[list[str], np.ndarray]]:
+    """(T, 88) frames -> (distinct tokens, indices), for a representation that encodes
+    piano-roll frames (it has `frame_tokens`)."""
+    from cadenza.representations import REPRESENTATIONS, get_representation
+
+    if not hasattr(REPRESENTATIONS.get(representation), "frame_tokens"):
+        known = " or ".join(
+            name for name, kind in REPRESENTATIONS.items() if hasattr(kind, "frame_tokens")
+        )
+        raise CadenzaError(f"a frame dataset is prepared as {known}, not {representation!r}")
+    return get_representation(representation).frame_tokens
 
 
 def prepare_frame_dataset(
@@ -286,9 +287,7 @@ def prepare_frame_dataset(
     """Turn a frame dataset file into a corpus folder of `representation` (frames or
     frame-notes) tokens; return the corpus summary."""
     path, output = Path(path), Path(output)
-    if representation not in FRAME_ENCODERS:
-        known = " or ".join(FRAME_ENCODERS)
-        raise CadenzaError(f"a frame dataset is prepared as {known}, not {representation!r}")
+    encode = frame_encoder(representation)
     dataset = read_frame_dataset(path, allow_pickle)
     check_output_folder(output)
     digest = _file_hash(path)
@@ -298,7 +297,7 @@ def prepare_frame_dataset(
             if not len(frames):
                 empty += 1  # no frames: nothing to learn or to score
                 continue
-            tokens, indices = FRAME_ENCODERS[representation](frames)
+            tokens, indices = encode(frames)
             key = content_hash(f"{digest}#{split}#{number}".encode())
             pieces.append(PieceResult(len(pieces), f"{split} {number}", key, tokens, indices))
             splits.append(split_id)

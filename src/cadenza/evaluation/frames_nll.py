@@ -35,6 +35,7 @@ from cadenza.corpus.store import Corpus
 from cadenza.errors import CadenzaError
 from cadenza.evaluation.corpus import find_run_corpus
 from cadenza.models import model_kind
+from cadenza.representations import REPRESENTATIONS
 from cadenza.representations.frames import START, frame_matrix
 
 SEARCH_RANGE = (-6.0, 0.0)  # log10 of the mixture weight
@@ -134,7 +135,8 @@ def _open(run: str | Path, corpus_folder: str | Path | None) -> tuple[Bundle, Co
             "training pieces"
         )
     representation = corpus.vocabulary.representation
-    if representation not in ("frames", "frame-notes") or START not in corpus.vocabulary:
+    encodes_frames = hasattr(REPRESENTATIONS.get(representation), "frame_tokens")
+    if not encodes_frames or START not in corpus.vocabulary:
         raise CadenzaError(
             f"{corpus.folder}: --frames-nll needs a corpus of frames or frame-notes (prepare a "
             f".npz, .mat or .pickle frame dataset), not {representation!r}"
@@ -156,7 +158,9 @@ def evaluate_frames(run: str | Path, corpus_folder: str | Path | None = None) ->
     """The test NLL per frame with its rule (RUN/frames-nll.json): exact for a frame-notes
     run, the Bernoulli mixture for a frames one."""
     bundle, corpus = _open(run, corpus_folder)
-    if corpus.vocabulary.representation == "frame-notes":
+    # A representation that spells a frame over several tokens (`frames_of` reads them back)
+    # has a grammar over them that makes the figure exact; one token per frame needs the mixture.
+    if hasattr(REPRESENTATIONS[corpus.vocabulary.representation], "frames_of"):
         from cadenza.evaluation.frame_notes_nll import evaluate_frame_notes
 
         result = evaluate_frame_notes(bundle, corpus)

@@ -118,8 +118,13 @@ class FrameRepresentation(TokenRepresentationDefaults):
         frames = sample_frames(score, self.frame_length)
         if not len(frames):
             return []
-        tokens, indices = compact_frame_tokens(frames)
+        tokens, indices = self.frame_tokens(frames)
         return [tokens[i] for i in indices.tolist()]
+
+    def frame_tokens(self, frames: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """(T, 88) booleans -> (distinct tokens, indices): `tokens[indices]` is the piece,
+        START first (how a frame dataset is prepared)."""
+        return compact_frame_tokens(frames)
 
     def decode(self, tokens: Sequence[str], bpm: float = DEFAULT_TEMPO_BPM) -> Score:
         """Tokens -> a one-track score, one frame every `step` quarters; a START ends every
