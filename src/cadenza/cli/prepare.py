@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from cadenza.corpus.prepare import prepare_corpus
     from cadenza.corpus.prepare_summary import format_summary
     from cadenza.corpus.worker import PrepareSettings
+    from cadenza.representations import REPRESENTATIONS, get_representation
 
     if args.workers is not None and args.workers < 1:
         raise CadenzaError(f"--workers must be at least 1, got {args.workers}")
@@ -90,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
         raise CadenzaError("give either PATHS or --corpus, not both")
     if not args.corpus and not args.paths:
         raise CadenzaError("nothing to prepare: give score files or folders, or --corpus")
-    if args.representation == "pianoroll":  # four voices as 2-bar phrases (MuseGAN)
-        return _prepare_phrases(args)
+    if getattr(REPRESENTATIONS.get(args.representation), "makes_phrases", False):
+        return _prepare_phrases(args)  # four voices as 2-bar phrases (MuseGAN)
     from cadenza.corpus.frame_datasets import is_frame_dataset
 
     if any(is_frame_dataset(path) for path in args.paths):
@@ -112,8 +113,6 @@ def run(args: argparse.Namespace) -> int:
         include_drums=args.drums,
         min_tokens=args.min_tokens,
     )
-    from cadenza.representations import get_representation
-
     get_representation(settings.representation)  # fail early on an unknown name
     started = time.perf_counter()
     summary = prepare_corpus(
@@ -128,10 +127,12 @@ def _prepare_frame_dataset(args: argparse.Namespace) -> int:
     """`cadenza prepare DATASET.npz|.mat|.pickle`: frames, with the dataset's own split."""
     from cadenza.corpus.frame_datasets import format_test_split, prepare_frame_dataset
     from cadenza.corpus.prepare_summary import format_summary
+    from cadenza.representations import REPRESENTATIONS
 
     score_only = args.track or args.drums or args.parser != "fast" or args.chord_scope != "piece"
     representation = args.representation or "frames"
-    if len(args.paths) != 1 or representation not in ("frames", "frame-notes") or score_only:
+    encodes_frames = hasattr(REPRESENTATIONS.get(representation), "frame_tokens")
+    if len(args.paths) != 1 or not encodes_frames or score_only:
         raise CadenzaError(
             "a frame dataset (.npz, .mat, .pickle) is prepared alone, in the frames "
             "representation (or frame-notes), without --track, --drums, --parser or --chord-scope"

@@ -6,6 +6,12 @@ closest to an unknown one, how does an encoded score continue as a primer, how m
 streams make one step, and which tokens may come next (`grammar`, for representations whose
 sequences have a syntax). Adding a representation is one module with a class that has these,
 and one registry line in `representations/__init__.py`.
+
+Some abilities are optional, and generic code asks for them by `hasattr`: `frame_tokens`
+(it encodes piano-roll frames, so a frame dataset can be prepared in it and `--frames-nll`
+scores it), `frames_of` (it spells a frame over several tokens), `makes_phrases` (prepare cuts
+pieces into phrases, not tokens), `keeps_tracks`, `vocabulary_tokens` (a closed vocabulary),
+`transposition_table`, `encode_with_statistics` and `fill_in_the_middle_tokens`.
 """
 
 from __future__ import annotations

@@ -97,6 +97,7 @@ class PianorollRepresentation:
     program: int = 0
     velocity: int = DEFAULT_VELOCITY
     name: str = "pianoroll"
+    makes_phrases = True  # prepare cuts pieces into phrases (corpus/phrase_corpus.py), not tokens
 
     def __post_init__(self) -> None:
         if not 0 <= self.lowest_pitch <= 128 - PITCHES:
