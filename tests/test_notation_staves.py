@@ -6,7 +6,7 @@ import re
 import pytest
 
 from cadenza.cli import main
-from cadenza.music import Note, Score, TempoChange, Track, write_midi
+from cadenza.music import KeySignature, Note, Score, TempoChange, Track, write_midi
 from cadenza.music.notation import distinct_tempos, notation_staves, read_notation, write_musicxml
 from tests.conftest import make_score
 
@@ -83,3 +83,34 @@ def test_bwv1_6_rerendered_keeps_five_staves_and_one_tempo(tmp_path):
     assert part_names(document) == ["Horn 2", "Soprano", "Alto", "Tenor", "Bass"]
     assert "<part-group" not in document
     assert tempo_marks(document) == (1, 1)
+
+
+def spelled(document: str) -> list[str]:
+    """The notes of a MusicXML document as step + alter ("D#4", "E-4")."""
+    notes = re.findall(r"<pitch>(.*?)</pitch>", document, re.S)
+    names = []
+    for note in notes:
+        step = re.search(r"<step>(\w)</step>", note).group(1)
+        alter = re.search(r"<alter>(-?\d)</alter>", note)
+        octave = re.search(r"<octave>(\d)</octave>", note).group(1)
+        accidental = {None: "", "0": "", "1": "#", "-1": "-"}[alter.group(1) if alter else None]
+        names.append(step + accidental + octave)
+    return names
+
+
+@pytest.mark.parametrize(
+    ("sharps", "expected"),
+    [
+        (4, ["E4", "D#4", "E4", "G#4", "A#4"]),  # E major: D#, not E-flat; the raised 4th A#
+        (-3, ["E4", "E-4", "E4", "A-4", "B-4"]),  # E-flat major: E-flat, and E natural
+        (0, ["E4", "D#4", "E4", "G#4", "B-4"]),  # C major / A minor: D#, G#; the flat seventh
+    ],
+)
+def test_notes_are_spelled_as_the_key_writes_them(tmp_path, sharps, expected):
+    line = Track.from_notes([Note(float(i), 1.0, p) for i, p in enumerate([64, 63, 64, 68, 70])])
+    score = make_score(line)
+    score.key_signatures = [KeySignature(0.0, sharps, minor=False)]
+    document = write_musicxml(score, tmp_path / "line.musicxml").decode()
+    assert spelled(document) == expected
+    (back,) = read_notation(tmp_path / "line.musicxml")
+    assert back.tracks[0].pitches.tolist() == [64, 63, 64, 68, 70]  # the same sounds

@@ -263,8 +263,57 @@ def score_to_music21(score: Score, title: str) -> Any:
     for upper, lower in itertools.pairwise(parts):
         if upper.partName.endswith("RH") and lower.partName.endswith("LH"):
             notation.insert(0, layout.StaffGroup([upper, lower], symbol="brace", barTogether=True))
+    if score.key_signatures:
+        spell_in_key(notation, score.key_signatures[0].sharps)
     notation.metadata = metadata.Metadata(title=title)
     return notation
+
+
+def key_spelling(sharps: int) -> dict[int, str]:
+    """Pitch class -> note name (music21's, "-" for flat) in a key with `sharps` sharps
+    (negative: flats): the scale's own names, and every other pitch as a raised scale degree
+    (the leading notes of secondary dominants and of the minor keys: F#, G#, C#, D# in C)
+    except the lowered seventh (Bb in C); no double sharps or flats."""
+    from music21 import key
+
+    scale = key.KeySignature(sharps).asKey("major").getScale().pitches[:7]
+    tonic = scale[0].pitchClass
+    names = {p.pitchClass: p.name for p in scale}
+    by_offset = {(p.pitchClass - tonic) % 12: p.name for p in scale}
+    for offset in (1, 3, 6, 8):  # a raised degree: the scale note below sharpened
+        names[(tonic + offset) % 12] = _shifted(by_offset[offset - 1], +1)
+    names[(tonic + 10) % 12] = _shifted(by_offset[11], -1)  # the leading note flattened
+    return names
+
+
+def _shifted(name: str, step: int) -> str:
+    """A note name a semitone up (+1) or down (-1) by its accidental: "E-" -> "E" -> "E#";
+    a double accidental becomes the plain note of that sound instead ("F##" -> "G")."""
+    letter, accidental = name[0], name[1:]
+    alter = accidental.count("#") - accidental.count("-") + step
+    if abs(alter) > 1:
+        letters = "CDEFGAB"
+        naturals = (0, 2, 4, 5, 7, 9, 11)
+        sound = (naturals[letters.index(letter)] + alter) % 12
+        return letters[naturals.index(sound)]
+    return letter + {1: "#", 0: "", -1: "-"}[alter]
+
+
+def spell_in_key(notation: Any, sharps: int) -> None:
+    """Respell every note as the key writes it (music21 spells pitches from MIDI without
+    regard to the key: an E-flat in E major, where the key has D-sharp)."""
+    from music21 import pitch as m21pitch
+
+    names = key_spelling(sharps)
+    for note_pitch in notation.recurse().getElementsByClass(("Note", "Chord")):
+        for old in note_pitch.pitches:
+            wanted = names.get(old.pitchClass)
+            if wanted is None or old.name == wanted:
+                continue
+            new = m21pitch.Pitch(wanted)
+            new.octave = old.octave
+            new.octave += (old.midi - new.midi) // 12  # B#3 sounds as C4: keep the sound
+            old.name, old.octave = new.name, new.octave
 
 
 def musicxml_bytes(score: Score, title: str) -> bytes:
