@@ -141,6 +141,21 @@ def test_audio_flags_without_render_are_refused(tmp_path, capsys, no_loading, fl
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "flags, message",
+    [(["--formats", "roll"], "--formats chooses what --render writes: add --render"),
+     (["--formats", "wav", "--soundfont", "x.sf2"], "--formats and --soundfont choose what")],
+)  # fmt: skip
+def test_render_choices_without_render_are_refused(tmp_path, capsys, flags, message):
+    melody = tmp_path / "melody.mid"
+    melody.write_bytes(b"not read: refused before")
+    for command in (["generate", "--model", "bach-chord"], ["generate", "--model", "bach-musegan"],
+                    ["harmonize", str(melody)]):  # fmt: skip
+        assert main([*command, "-o", str(tmp_path / "a.mid"), *flags]) == 2
+        assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [melody]
+
+
 def test_a_bad_soundfont_is_refused_before_musegan_composes(tmp_path, capsys):
     font, song = tmp_path / "font.sf2", tmp_path / "song.mid"
     font.write_text("not a font")

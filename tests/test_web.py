@@ -307,10 +307,10 @@ def test_generate_render_writes_everything_beside_the_midi(run, tmp_path, capsys
     assert main([*args, "--soundfont", str(font)]) == 2  # found before composing
     assert "not a SoundFont 2 file" in capsys.readouterr().err and not song.exists()
     plain = song.with_name("plain.mid")
-    with pytest.warns(UserWarning, match="--formats and --soundfont apply only with --render"):
-        code = main(["generate", str(run), "-o", str(plain), "--length", "8", "--formats", "roll"])
-    assert code == 0
-    assert plain.is_file() and not song.with_name("plain-roll.png").exists()
+    code = main(["generate", str(run), "-o", str(plain), "--length", "8", "--formats", "roll"])
+    assert code == 2  # refused before composing: without --render it would not act
+    assert "--formats chooses what --render writes: add --render" in capsys.readouterr().err
+    assert not plain.exists() and not song.with_name("plain-roll.png").exists()
 
 
 def free_port() -> int:

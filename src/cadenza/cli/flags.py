@@ -145,13 +145,15 @@ def render_settings(args: argparse.Namespace, quiet: bool = False):
 
 
 def check_render_flags(args: argparse.Namespace) -> None:
-    """Before composing: refuse render flags that would fail only after the work was done."""
-    import warnings
-
+    """Before composing: refuse render flags that would fail only after the work was done,
+    and --formats / --soundfont without --render, which would not act."""
     if getattr(args, "render", False):
         render_settings(args, quiet=True)
     elif args.formats or args.soundfont is not None:
-        warnings.warn("--formats and --soundfont apply only with --render", stacklevel=2)
+        given = [flag for flag, value in (("--formats", args.formats),
+                                          ("--soundfont", args.soundfont)) if value]  # fmt: skip
+        verb = "chooses" if len(given) == 1 else "choose"
+        raise CadenzaError(f"{' and '.join(given)} {verb} what --render writes: add --render")
 
 
 def render_generated(args: argparse.Namespace, score, midi: Path) -> None:

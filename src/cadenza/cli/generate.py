@@ -216,7 +216,7 @@ def refuse_idle_flags(
 ) -> None:
     """Refuse, before any work, the generate flags given (with a value other than their
     default) that `model` does not act on, or that only --render reads: one sentence naming
-    them and the model. (Without --render, --formats and --soundfont are warned about.)"""
+    them and the model (--formats and --soundfont without --render: `check_render_flags`)."""
     given = _given_flags(args)
     idle = [name for name in given if name not in acted_on | EVERY_RUN_FLAGS]
     if idle:
