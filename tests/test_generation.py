@@ -34,6 +34,15 @@ def test_sampling_rules_by_hand():
     # softmax: [0.08, 0.61, 0.22, 0.05]; top_p 0.8 keeps tokens 1 and 2 only
     picks = Counter(sample_next(logits, SamplingConfig(top_p=0.8), generator) for _ in range(300))
     assert set(picks) == {1, 2}
+    # the end of the piece (token 3 here) is never cut: it keeps its own logit, 0.5
+    for config in (SamplingConfig(top_p=0.8), SamplingConfig(top_k=2)):
+        picks = Counter(sample_next(logits, config, generator, kept=3) for _ in range(600))
+        assert set(picks) == {1, 2, 3}
+        share = picks[3] / 600  # exp(0.5) / (exp(3) + exp(2) + exp(0.5)) = 0.055
+        assert 0.03 < share < 0.09
+    allowed = torch.tensor([True, True, True, False])  # a grammar that forbids it wins
+    assert 3 not in {sample_next(logits, SamplingConfig(top_p=0.8), generator, allowed, 3)
+                     for _ in range(200)}  # fmt: skip
     with pytest.raises(CadenzaError, match="--top-p"):
         SamplingConfig(top_p=0)
     with pytest.raises(CadenzaError, match="--temperature"):

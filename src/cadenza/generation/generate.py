@@ -100,7 +100,9 @@ def _sample_after(bundle, primer, length, sampling, generator, steering, grammar
         # them are read in one pass, as the cache reads any chunk (harmonize: a quarter of
         # the tokens).
         token = (
-            int(allowed.nonzero()[0]) if forced else sample_next(last, sampling, generator, allowed)
+            int(allowed.nonzero()[0])
+            if forced
+            else sample_next(last, sampling, generator, allowed, kept=end)
         )
         produced.append(token)
         unread.append(token)
