@@ -81,6 +81,26 @@ def test_a_builtin_model_is_evaluated_on_its_music21_validation_pieces(
     assert "preparing" not in capsys.readouterr().err
 
 
+def test_a_model_of_an_older_closed_vocabulary_is_evaluated_on_its_rebuilt_corpus(
+    tmp_path, monkeypatch
+):
+    """bach-chorale was trained before the notes vocabulary gained tokens (545 of 561): its
+    corpus, training pieces too (--pieces compares with them), is rebuilt in its vocabulary."""
+    from cadenza.bundle import load_bundle
+    from cadenza.evaluation import corpus as run_corpus
+    from cadenza.representations.notes import NotesRepresentation
+
+    monkeypatch.setenv("CADENZA_CACHE", str(tmp_path / "cache"))
+    # the corpus it was trained on is not here (it is, where the model was built)
+    monkeypatch.setattr(run_corpus, "_candidates", lambda run, record: [])
+    bundle = load_bundle(resolve_model("bach-chorale"))
+    assert len(bundle.vocabulary) < len(NotesRepresentation().vocabulary_tokens())
+    corpus = run_corpus.open_run_corpus(bundle, need_training=True)
+    assert Path(corpus.folder).is_relative_to(tmp_path / "cache")
+    assert corpus.vocabulary.fingerprint == bundle.vocabulary.fingerprint
+    assert corpus.manifest["corpus_hash"] == bundle.run_config.corpus["hash"]
+
+
 def test_a_rebuilt_corpus_with_other_validation_pieces_is_refused(project, capsys):
     from cadenza.evaluation.corpus import _checked
 

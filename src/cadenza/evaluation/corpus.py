@@ -127,11 +127,11 @@ def rebuild_from_music21(record: dict, vocabulary: Vocabulary, need_training: bo
             file=sys.stderr,
         )
         settings = PrepareSettings(**record["settings"])
-        split = (
-            {"validation_keys": frozenset(k for _, _, k in keys), "vocabulary": vocabulary}
-            if subset
-            else {}
-        )
+        # the model's own vocabulary: a closed one may have gained tokens since (the notes
+        # vocabulary's middle lengths), which no encoded piece holds
+        split = {"vocabulary": vocabulary}
+        if subset:
+            split["validation_keys"] = frozenset(k for _, _, k in keys)
         fraction = None if subset else record["validation_fraction"]
         try:
             prepare_corpus(
