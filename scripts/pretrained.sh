@@ -90,7 +90,10 @@ build() {
         prepare bach-pianoroll --corpus bach --representation pianoroll
         train bach-musegan bach-pianoroll --model musegan --epochs 100 ;;
     bach-chorale)  # the note-level transformer on the four-part chorales, every meter,
-        # transposed -5..+6, half of the windows rearranged for filling in bars
+        # transposed -5..+6, half of the windows rearranged for filling in bars. The shipped
+        # bundle is this recipe at commit 283d378, before fill-in-the-middle stated the
+        # middle's bar count and cut within one piece; here it trains with both, a model that
+        # harmonized worse and was not shipped (benchmarks/RESULTS.md, "Infill").
         prepare bach-notes-all --corpus bach --representation notes
         mapfile -t chorales < <(.venv/bin/python -c "$FOUR_PARTS" "$work/bach-notes-all/report.json")
         prepare bach-notes --representation notes "${chorales[@]}"
