@@ -101,6 +101,26 @@ def test_a_model_of_an_older_closed_vocabulary_is_evaluated_on_its_rebuilt_corpu
     assert corpus.manifest["corpus_hash"] == bundle.run_config.corpus["hash"]
 
 
+def test_a_cache_rebuilt_in_another_vocabulary_is_prepared_again(tmp_path, monkeypatch):
+    """A cached corpus that an older Cadenza rebuilt in the notes vocabulary of its day (here:
+    today's 561 tokens, for a model of 545) is prepared again, not refused for ever."""
+    from cadenza.bundle import load_bundle
+    from cadenza.evaluation import corpus as run_corpus
+    from cadenza.representations.notes import NotesRepresentation
+    from cadenza.representations.vocab import Vocabulary
+
+    monkeypatch.setenv("CADENZA_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(run_corpus, "_candidates", lambda run, record: [])
+    bundle = load_bundle(resolve_model("bach-chorale"))
+    notes = NotesRepresentation()
+    today = Vocabulary(notes.vocabulary_tokens(), "notes", notes.settings())
+    stale = run_corpus.rebuild_from_music21(bundle.run_config.corpus, today, need_training=False)
+    assert Corpus(stale).vocabulary.fingerprint != bundle.vocabulary.fingerprint
+    corpus = run_corpus.open_run_corpus(bundle, need_training=False)
+    assert Path(corpus.folder) == stale
+    assert corpus.vocabulary.fingerprint == bundle.vocabulary.fingerprint
+
+
 def test_a_rebuilt_corpus_with_other_validation_pieces_is_refused(project, capsys):
     from cadenza.evaluation.corpus import _checked
 

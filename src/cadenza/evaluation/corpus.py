@@ -119,7 +119,7 @@ def rebuild_from_music21(record: dict, vocabulary: Vocabulary, need_training: bo
     if subset:  # the files that hold validation pieces (by name: music21's are unique)
         names = {name for name, _, _ in keys}
         files = [path for path in files if Path(path).name in names]
-    if _checked(output, record) is not None:
+    if _checked(output, record, vocabulary) is not None:
         print(
             f"evaluate: preparing the corpus the model was trained on from music21 "
             f"({len(files)} files{', the validation pieces only' if subset else ''}) into "
@@ -144,18 +144,21 @@ def rebuild_from_music21(record: dict, vocabulary: Vocabulary, need_training: bo
                 f"the corpus cannot be rebuilt from music21 as the model was trained on it "
                 f"({error}); this Cadenza encodes it otherwise, so retrain the model"
             ) from None
-    problem = _checked(output, record)
+    problem = _checked(output, record, vocabulary)
     if problem:
         raise CadenzaError(f"{output}: {problem}")
     return output
 
 
-def _checked(folder: Path, record: dict) -> str | None:
-    """None when `folder` is a corpus whose validation pieces are the record's; else why not."""
+def _checked(folder: Path, record: dict, vocabulary: Vocabulary | None = None) -> str | None:
+    """None when `folder` is a corpus in `vocabulary` whose validation pieces are the
+    record's; else why not (a folder rebuilt by an older Cadenza is prepared again)."""
     try:
         corpus = Corpus(folder)
     except CadenzaError:
         return "not prepared"
+    if vocabulary is not None and corpus.vocabulary.fingerprint != vocabulary.fingerprint:
+        return "prepared in another vocabulary"
     wanted = record.get("validation", {}).get("digest")
     if wanted is not None and corpus.validation_digest() != wanted:
         return (
