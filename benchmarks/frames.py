@@ -66,7 +66,8 @@ def training_flags(args: argparse.Namespace) -> list[str]:
     window = args.window or WINDOWS[args.representation]
     return ["--model", args.model, "--preset", args.preset, "--batch-size",
             str(args.batch_size), "--window", str(window),
-            "--max-minutes", f"{args.minutes:g}"]  # fmt: skip
+            "--max-minutes", f"{args.minutes:g}",
+            *[flag for setting in args.set for flag in ("--set", setting)]]  # fmt: skip
 
 
 def cadenza(*args: str) -> str:
@@ -83,6 +84,8 @@ def main() -> None:
     parser.add_argument("--model", default="chord-lstm")
     parser.add_argument("--preset", default="default")
     parser.add_argument("--work", type=Path, help="keep the dataset, corpus and run here")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a model setting for train's --set (repeatable)")  # fmt: skip
     parser.add_argument("--no-write", action="store_true", help="print, leave RESULTS.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
@@ -159,7 +162,7 @@ def report_notes(args, counts, build_seconds, sizes, manifest, result, config, s
     flags = " ".join(training_flags(args))
     return f"""## Frame datasets, frame-notes: {args.model} on the Bach chorales, exact test NLL per frame
 
-Command: `.venv/bin/python -m benchmarks.frames --representation frame-notes --model {args.model} --preset {args.preset} --minutes {args.minutes:g}`, which runs
+Command: `.venv/bin/python -m benchmarks.frames --representation frame-notes --model {args.model} --preset {args.preset} --minutes {args.minutes:g}{"".join(f" --set {x}" for x in args.set)}`, which runs
 `cadenza prepare bach-frames.npz -o corpus --representation frame-notes`,
 `cadenza train corpus -o run {flags}` and `cadenza evaluate run --frames-nll`.
 Machine: {machine()} (shared with other work while it ran: timings are noisy)
