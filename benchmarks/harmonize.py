@@ -158,27 +158,34 @@ def judge(run: Path, corpus: Path, count: int, seed: int, sampling: dict, rules)
     return rows
 
 
-def command_seconds(run: Path, corpus: Path, rule: bool, repeats: int = 3) -> tuple[dict, int]:
-    """Median wall time of `cadenza harmonize` on the first 16 bars of a held-out soprano."""
-    from cadenza.music.midi import write_midi
-    from cadenza.music.notation import read_notation, write_musicxml
+def held_out_melody(corpus_folder: Path, bars: int = 16):
+    """The first `bars` bars of the first held-out chorale's soprano, as a one-track score."""
+    from cadenza.music.notation import read_notation
     from cadenza.music.score import Track
 
-    path = held_out_chorales(corpus, 1)[0]
-    score = read_notation(path)[0]
+    score = read_notation(held_out_chorales(corpus_folder, 1)[0])[0]
     meter = score.time_signatures[0]
-    end = 16 * meter.numerator * 4 / meter.denominator - score.pickup
+    end = bars * meter.numerator * 4 / meter.denominator - score.pickup
     soprano = score.tracks[0]
     keep = soprano.onsets < end
     melody = Track(
         soprano.name, soprano.program, False, soprano.onsets[keep], soprano.durations[keep],
         soprano.pitches[keep], soprano.velocities[keep],
     )  # fmt: skip
+    return score.with_tracks([melody])
+
+
+def command_seconds(run: Path, corpus: Path, rule: bool, repeats: int = 3) -> tuple[dict, int]:
+    """Median wall time of `cadenza harmonize` on the first 16 bars of a held-out soprano."""
+    from cadenza.music.midi import write_midi
+    from cadenza.music.notation import write_musicxml
+
+    melody = held_out_melody(corpus)
     medians = {}
     with tempfile.TemporaryDirectory() as folder:
         for suffix, write in ((".mid", write_midi), (".musicxml", write_musicxml)):
             source = Path(folder) / f"melody{suffix}"
-            write(score.with_tracks([melody]), source)
+            write(melody, source)
             times = []
             for _ in range(repeats):
                 started = time.perf_counter()
@@ -188,7 +195,7 @@ def command_seconds(run: Path, corpus: Path, rule: bool, repeats: int = 3) -> tu
                                check=True, capture_output=True)  # fmt: skip
                 times.append(time.perf_counter() - started)
             medians[suffix] = statistics.median(times)
-    return medians, int(keep.sum())
+    return medians, len(melody.tracks[0])
 
 
 def _mean_std(values: list[float]) -> str:

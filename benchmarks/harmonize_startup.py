@@ -45,22 +45,11 @@ def export(revision: str, folder: Path) -> Path:
 
 def melody_file(folder: Path) -> Path:
     """The first 16 bars of the first held-out soprano, as MIDI."""
-    from benchmarks.harmonize import held_out_chorales
+    from benchmarks.harmonize import held_out_melody
     from cadenza.music.midi import write_midi
-    from cadenza.music.notation import read_notation
-    from cadenza.music.score import Track
 
-    score = read_notation(held_out_chorales(Path("build/pretrained/bach-notes"), 1)[0])[0]
-    meter = score.time_signatures[0]
-    end = 16 * meter.numerator * 4 / meter.denominator - score.pickup
-    soprano = score.tracks[0]
-    keep = soprano.onsets < end
-    melody = Track(
-        soprano.name, soprano.program, False, soprano.onsets[keep], soprano.durations[keep],
-        soprano.pitches[keep], soprano.velocities[keep],
-    )  # fmt: skip
     path = folder / "melody.mid"
-    write_midi(score.with_tracks([melody]), path)
+    write_midi(held_out_melody(Path("build/pretrained/bach-notes")), path)
     return path
 
 

@@ -88,11 +88,16 @@ def test_tied_head_and_weight_count():
     assert sum(p.numel() for p in model.parameters()) == 30 * 16 + 8 * 16 + 2 * block + 32
 
 
-@pytest.mark.parametrize("preset", ["tiny", "default"])
-def test_cached_steps_give_the_logits_of_one_full_pass(preset):
+def _seeded_model(preset: str):
+    """A transformer of `preset` over 30 tokens, its weights from seed 0, in eval mode."""
     torch.manual_seed(0)
     model = build_model("transformer", preset_config("transformer", preset, _vocabulary(30)))
-    model.eval()
+    return model.eval()
+
+
+@pytest.mark.parametrize("preset", ["tiny", "default"])
+def test_cached_steps_give_the_logits_of_one_full_pass(preset):
+    model = _seeded_model(preset)
     tokens = torch.randint(0, 30, (2, 40))
     with torch.no_grad():
         whole, _, _ = model(tokens)
@@ -201,9 +206,7 @@ def test_two_steps_from_one_state_do_not_disturb_each_other():
 def test_a_generation_step_gives_the_logits_of_the_general_pass_bit_for_bit(preset):
     # a step without gradients takes its own shorter path (`Transformer._step`); sampled
     # tokens must not depend on which path ran, so the logits must agree exactly
-    torch.manual_seed(0)
-    model = build_model("transformer", preset_config("transformer", preset, _vocabulary(30)))
-    model.eval()
+    model = _seeded_model(preset)
     tokens = torch.randint(0, 30, (2, 20))
     with torch.inference_mode():
         _, _, state = model(tokens[:, :12])

@@ -54,7 +54,7 @@ def sample_next(
         # drop a token when the tokens before it already reach top_p (the first always stays)
         drop = (cumulative - torch.softmax(ordered, dim=-1)) >= config.top_p
         scaled = scaled.scatter(0, order, ordered.masked_fill(drop, float("-inf")))
-    if kept >= 0 and (config.top_k or config.top_p < 1):
+    if kept >= 0:
         scaled[kept] = original[kept]
     probabilities = torch.softmax(scaled, dim=-1)
     return int(torch.multinomial(probabilities, 1, generator=generator))
