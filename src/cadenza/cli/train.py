@@ -24,10 +24,9 @@ def add_flags(train: argparse.ArgumentParser) -> None:
         help="corpus folder from `cadenza prepare` (with --resume: the run's own by default)",
     )  # fmt: skip
     train.add_argument("-o", "--output", type=Path, required=True, help="run folder")
-    train.add_argument("--model", default="chord-lstm", help="model name (chord-lstm)")
-    train.add_argument(
-        "--preset", default="default", help="default, tutorial or tiny (musegan: default, book)"
-    )
+    # None when not given, so that --init can refuse them (it takes the model from its run)
+    train.add_argument("--model", help="model name (chord-lstm)")
+    train.add_argument("--preset", help="default, tutorial or tiny (musegan: default, book)")
     train.add_argument(
         "--set",
         action="append",
@@ -65,6 +64,11 @@ def add_flags(train: argparse.ArgumentParser) -> None:
         help="share of training windows rearranged as prefix, suffix, middle, so the model can "
         "fill in bars (notes: 0.25 by default; 0 switches it off)",
     )  # fmt: skip
+    train.add_argument(
+        "--init", metavar="RUN",
+        help="start from the weights of RUN (a run folder or a built-in model's name), "
+        "with its model and settings: fine-tuning; the corpus may add tokens to RUN's",
+    )  # fmt: skip
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     add_threads_flag(train, f"the free cores, at most {MOST_TRAINING_THREADS}")
 
@@ -72,17 +76,19 @@ def add_flags(train: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Handle `cadenza train`."""
     use_threads("train", args.threads)  # first: a bad --threads is refused before the imports
+    from cadenza.training.initial import initial_folder
     from cadenza.training.train import TrainConfig, run_corpus, train
 
     if args.corpus is None and not args.resume:
         raise CadenzaError("give the corpus folder (only --resume can take it from the run)")
     corpus = args.corpus if args.corpus is not None else run_corpus(args.output)
+    model, preset, overrides = _model_settings(args)
     budget = {"max_epochs": args.epochs, "patience": args.patience, "max_minutes": args.max_minutes}
     given = {name for name, value in budget.items() if value is not None}
     config = TrainConfig(
-        preset=args.preset,
-        model_overrides=_parse_overrides(args.set),
-        model=args.model,
+        preset=preset,
+        model_overrides=overrides,
+        model=model,
         window=args.window,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
@@ -96,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         transpose=args.transpose,
         fill_in_the_middle=args.fill_in_the_middle,
+        init=None if args.init is None else str(initial_folder(args.init)),
     )
     summary = train(corpus, args.output, config, resume=args.resume, given=given)
     if summary.get("exported") == "last":  # a GAN (musegan): no validation loss
@@ -108,6 +115,24 @@ def run(args: argparse.Namespace) -> int:
         if summary.get("validation", "whole pieces") != "whole pieces":
             print(f"  ({summary['validation']})")
     return 0
+
+
+def _model_settings(args: argparse.Namespace) -> tuple[str, str, dict]:
+    """(model, preset, --set overrides): from the flags, or with --init from its run."""
+    from cadenza.training.initial import initial_folder, initial_model
+
+    if args.init is None:
+        return args.model or "chord-lstm", args.preset or "default", _parse_overrides(args.set)
+    given = [flag for flag, value in (("--model", args.model), ("--preset", args.preset),
+                                      ("--set", args.set)) if value]  # fmt: skip
+    if given:
+        raise CadenzaError(
+            f"{given[0]} cannot go with --init, which takes the model and its settings from "
+            f"{args.init}"
+        )
+    if args.resume:
+        raise CadenzaError("--init cannot go with --resume (the run has its weights already)")
+    return initial_model(initial_folder(args.init))
 
 
 def _parse_overrides(pairs: list[str]) -> dict:

@@ -63,6 +63,9 @@ class TrainConfig:
     # --epochs when the run starts and kept on --resume, so a longer resumed run ends at the
     # floor step size rather than changing the schedule behind it.
     schedule_steps: int | None = None
+    # A run (or built-in model) whose weights start this one, and whose model it rebuilds
+    # (training/initial.py); None: the model's own random initialization.
+    init: str | None = None
 
     def __post_init__(self) -> None:
         defaults = model_kind(self.model).training

@@ -34,6 +34,7 @@ from cadenza.training.data import (
     bar_count_ids,
 )
 from cadenza.training.gan import train_gan
+from cadenza.training.initial import load_initial_weights
 from cadenza.training.loss_log import merge_metrics, plot_losses
 from cadenza.training.module import TokenModelTask
 from cadenza.training.run import (
@@ -177,6 +178,8 @@ def train(
     On resume, the budget settings named in `given` come from `config` and the others from
     the run (None: all from `config`)."""
     if model_kind(config.model).makes_phrases or is_phrase_corpus(corpus_folder):
+        if config.init is not None:
+            raise CadenzaError(f"--init: a {config.model} run cannot start from another's weights")
         return train_gan(corpus_folder, run, config, resume, given)  # it refuses a mismatch
     return train_tokens(corpus_folder, run, config, resume, given)
 
@@ -206,6 +209,8 @@ def train_tokens(
         config.model, model_config, config.learning_rate, config.weight_decay, corpus.vocabulary,
         defaults.warmup_steps, config.schedule_steps,
     )  # fmt: skip
+    if config.init is not None and not resume:  # a resumed run has them in its checkpoint
+        load_initial_weights(task.model, Path(config.init), corpus.vocabulary)
     longest = getattr(task.model, "max_window", config.window)  # a transformer's context
     if config.window > longest:
         raise CadenzaError(
@@ -226,6 +231,7 @@ def train_tokens(
         "transpose": [data.shifts[0], data.shifts[-1]],
         "fill_in_the_middle": data.fill_share,
         "fill_in_the_middle_order": FILL_IN_THE_MIDDLE_ORDER,
+        "initialized_from": config.init,
         "epochs": trainer.current_epoch,
         "stopped_early": bool(stopper.stopped_epoch),
         "seconds_this_attempt": round(seconds, 2),
