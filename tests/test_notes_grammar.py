@@ -92,7 +92,29 @@ def test_monophonic_tracks_from_scores():
     assert monophonic_tracks([make_score(voice, chords)]) == [0]
     assert NotesRepresentation(monophonic_tracks=[3, 1]).monophonic_tracks == (1, 3)
     facts = NOTES.corpus_facts([NOTES.encode(make_score(voice, chords))])
-    assert facts == {"monophonic_tracks": [0], "track_ranges": [[60, 64], [48, 52]]}
+    # every note starts in the first bar of 3/4 (bars are counted by their tokens)
+    assert facts == {"monophonic_tracks": [0], "track_ranges": [[60, 64], [48, 52]],
+                     "fewest_bars": 1}  # fmt: skip
+
+
+def test_end_waits_for_the_fewest_bars():
+    rng = np.random.default_rng(0)
+    for fewest in (1, 3, 5):
+        grammar = NotesGrammar(TOKENS, monophonic_tracks=[0], fewest_bars=fewest)
+        for token in ["START", "Track_0", "Program_0", "Bar_4/4", "Pos_0", "Track_0",
+                      "Pitch_60", "Dur_12"]:  # fmt: skip
+            grammar.push(INDEX[token])
+        bars, opened = 1, 0  # END is open between notes, never inside one
+        for _ in range(400):
+            allowed = grammar.allowed()
+            assert bars >= fewest or not allowed[INDEX["END"]], (fewest, bars)
+            opened += bool(allowed[INDEX["END"]])
+            choices = [i for i in np.flatnonzero(allowed) if TOKENS[i] != "END"]
+            token = int(rng.choice(choices))
+            bars += TOKENS[token] == "Bar" or TOKENS[token].startswith("Bar_")
+            grammar.push(token)
+        assert bars > 5 and opened
+    assert NotesRepresentation(fewest_bars=4).grammar(TOKENS).fewest_bars == 4
 
 
 def test_a_primer_from_inside_a_piece_joins_midway(chorale_path):

@@ -84,6 +84,7 @@ class NotesRepresentation:
     # data (`corpus_facts`), kept in the run's config, not a setting of the tokens.
     monophonic_tracks: tuple[int, ...] = ()
     track_ranges: tuple[tuple[int, int], ...] = ()  # also a fact: (lowest, highest) per track
+    fewest_bars: int = 0  # also a fact: the shortest training piece's bars; END waits for them
     no_parallels: bool = False  # a sampling rule (`--no-parallels`), not a setting of the tokens
     key: int | None = None  # a sampling rule (`--key`): the `Key_k` the header must state
     max_repeat: int = 0  # a sampling rule (`--max-repeat`): notes of one pitch in a row, per voice
@@ -189,15 +190,18 @@ class NotesRepresentation:
 
         return NotesGrammar(
             tokens, self.monophonic_tracks, self.no_parallels, self.key,
-            self.max_repeat, self.end_on_tonic,
+            self.max_repeat, self.end_on_tonic, fewest_bars=self.fewest_bars,
         )  # fmt: skip
 
     def corpus_facts(self, pieces: Iterable[Sequence[str]]) -> dict:
-        """What the training pieces show that sampling needs: the monophonic tracks, and
-        each track's lowest and highest pitch (before transposition)."""
+        """What the training pieces show that sampling needs: the monophonic tracks, each
+        track's lowest and highest pitch (before transposition), and the fewest bars a piece
+        has (so that a piece composed from nothing is not over after a bar or two)."""
         from cadenza.representations.notes_grammar import monophonic_tracks
 
+        pieces = [list(p) for p in pieces]
         scores = [self.decode(p) for p in pieces]
+        bars = [sum(t == BAR or t.startswith("Bar_") for t in p) for p in pieces]  # bar, meter
         ranges: dict[int, list[int]] = {}
         for score in scores:
             for number, track in enumerate(score.tracks):
@@ -211,6 +215,7 @@ class NotesRepresentation:
         return {
             "monophonic_tracks": monophonic_tracks(scores),
             "track_ranges": [ranges.get(n, [0, 127]) for n in range(max(ranges, default=-1) + 1)],
+            "fewest_bars": min(bars, default=0),
         }
 
 

@@ -19,10 +19,11 @@ that every generated sequence decodes to a well-formed score:
 - a position is offered only where some track can start a note, so no choice leads to a
   dead end: a bar token and END are always open between notes;
 - sampling rules, when asked: no more than `max_repeat` notes of one pitch in a row in a
-  track (`--max-repeat`); END only after the tonic chord of `key` (`--end-on-tonic`: every
-  track's latest pitch in the tonic triad, the lowest on the tonic), so a piece that never
-  reaches it runs to the length limit. Where `--no-parallels` and `--max-repeat` would leave
-  no pitch inside a track's range, the range wins over them.
+  track (`--max-repeat`); END only once the piece has `fewest_bars` bars (a fact of the
+  training data: its shortest piece), and only after the tonic chord of `key`
+  (`--end-on-tonic`: every track's latest pitch in the tonic triad, the lowest on the
+  tonic), so a piece that never reaches it runs to the length limit. Where `--no-parallels`
+  and `--max-repeat` would leave no pitch inside a track's range, the range wins over them.
 """
 
 from __future__ import annotations
@@ -102,8 +103,10 @@ class NotesGrammar:
         max_repeat: int = 0,
         end_on_tonic: bool = False,
         track_ranges: Sequence[Sequence[int]] = (),
+        fewest_bars: int = 0,
     ) -> None:
         self.no_parallels, self.key = no_parallels, key
+        self.fewest_bars = fewest_bars
         # track -> (lowest, highest) pitch it may sing; tracks without one: all of 0..127
         self.ranges = {n: (int(low), int(high)) for n, (low, high) in enumerate(track_ranges)}
         for track, (low, high) in self.ranges.items():
@@ -178,7 +181,10 @@ class NotesGrammar:
         return mask | self.families.mask("END") if self._may_end() else mask
 
     def _may_end(self) -> bool:
-        """END is open, unless --end-on-tonic waits for the tonic chord."""
+        """END is open once the piece has its fewest bars, unless --end-on-tonic waits for
+        the tonic chord."""
+        if self.bars < self.fewest_bars:
+            return False
         if not self.end_on_tonic:
             return True
         latest = {**self.previous, **self.pitch_here}  # each track's latest pitch
