@@ -17,7 +17,7 @@ that every generated sequence decodes to a well-formed score:
 - a track given a range (`track_ranges`: lowest and highest pitch per track, the compass
   the voice had in training) sings only pitches inside it;
 - a position is offered only where some track can start a note, so no choice leads to a
-  dead end: a bar token and END are always open between notes;
+  dead end: a bar token is always open between notes (END too, but for the rules below);
 - sampling rules, when asked: no more than `max_repeat` notes of one pitch in a row in a
   track (`--max-repeat`); END only once the piece has `fewest_bars` bars (a fact of the
   training data: its shortest piece), and only after the tonic chord of `key`
