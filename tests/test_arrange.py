@@ -1,6 +1,7 @@
 """Harmonize a melody, rewrite a voice, fill in bars: the given notes are kept exactly."""
 
 import copy
+import gc
 from dataclasses import replace
 from pathlib import Path
 
@@ -109,6 +110,16 @@ def test_the_commands_write_midi(notes_run, chorale_path, tmp_path):
     assert main(["generate", str(notes_run), "--primer", "none", "--infill", "2-3",
                  "-o", str(tmp_path / "x.mid")]) == 2  # fmt: skip
     assert not Path(tmp_path / "x.mid").exists()
+
+
+def test_harmonize_freezes_what_its_imports_made(notes_run, chorale_path, tmp_path):
+    gc.unfreeze()
+    try:  # the garbage collector skips the imports' objects after, and is on again
+        out = str(tmp_path / "harmonized.mid")
+        code = main(["harmonize", str(chorale_path), str(notes_run), "-o", out, "--track", "0"])
+        assert code == 0 and gc.get_freeze_count() > 0 and gc.isenabled()
+    finally:
+        gc.unfreeze()
 
 
 def test_tempo_flag_acts_on_a_notes_model(bundle):

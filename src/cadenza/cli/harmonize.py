@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import argparse
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -48,12 +51,13 @@ def add_flags(harmonize: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handle `cadenza harmonize`."""
-    from cadenza.bundle import load_bundle
-    from cadenza.generation.arrange import check_melody, harmonize, read_given_piece
-    from cadenza.generation.compose import ComposeSettings
-    from cadenza.music.midi import write_midi
-    from cadenza.pretrained import resolve_model
-    from cadenza.threads import use_threads
+    with _frozen_imports():
+        from cadenza.bundle import load_bundle
+        from cadenza.generation.arrange import check_melody, harmonize, read_given_piece
+        from cadenza.generation.compose import ComposeSettings
+        from cadenza.music.midi import write_midi
+        from cadenza.pretrained import resolve_model
+        from cadenza.threads import use_threads
 
     if args.run is not None and args.model is not None:
         raise CadenzaError("give a run folder or --model NAME, not both")
@@ -79,3 +83,20 @@ def run(args: argparse.Namespace) -> int:
     print(f"Wrote {composition.summary} to {args.output}")
     render_generated(args, composition.score, args.output)
     return 0
+
+
+@contextmanager
+def _frozen_imports() -> Iterator[None]:
+    """Imports without the cyclic garbage collector, and what they made frozen after: PyTorch's
+    import makes some 170,000 objects that live as long as the process, and every full
+    collection walked them all (0.1 s each under load), during the import and the more as
+    Python exits: a quarter of the command's CPU time (benchmarks/RESULTS.md). Frozen, no
+    collection visits them; objects made later are collected as ever."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.freeze()
