@@ -4,18 +4,23 @@
 
 Each revision's `src` is exported (git archive) to a temporary folder and run with
 PYTHONPATH pointing at it, so the comparison holds only the committed code, whatever the
-working tree holds. The runs alternate (before, after, before, ...), so a load that comes and
-goes on a shared machine touches both alike. Reported per revision: the median wall time of
-the whole command on the first 16 bars of a held-out soprano (benchmarks.harmonize's melody)
-with the built-in bach-chorale, the median time of Cadenza's own imports on that path
-(PyTorch, NumPy and symusic imported before the clock starts), the median of the per-pair
-differences, and whether both wrote the same MIDI bytes.
+working tree holds. Each tree is run once untimed first, with bytecode written (whatever
+PYTHONDONTWRITEBYTECODE says), so that Cadenza's modules load compiled, as an installed
+package's do, rather than compiled from source at every run. The runs alternate (before,
+after, before, ...), so a load that comes and goes on a shared machine touches both alike.
+Reported per revision: the median wall time of the whole command on the first 16 bars of a
+held-out soprano (benchmarks.harmonize's melody) with the built-in bach-chorale, its median
+CPU time (user + system: less moved by other processes than the wall time), the median time
+of Cadenza's own imports on that path (PyTorch, NumPy and symusic imported before the clock
+starts), the median of the per-pair differences, whether both wrote the same MIDI bytes, and
+the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -53,16 +58,23 @@ def melody_file(folder: Path) -> Path:
     return path
 
 
-def run_once(source: Path, melody: Path, output: Path) -> tuple[float, float]:
-    """(whole command, Cadenza's imports) in seconds, from the tree at `source`."""
+def run_once(source: Path, melody: Path, output: Path) -> tuple[float, float, float]:
+    """(whole command, its CPU time, Cadenza's imports) in seconds, from the tree at `source`."""
     env = {**os.environ, "PYTHONPATH": str(source), "CADENZA_THREADS": "1"}
-    started = time.perf_counter()
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    used, started = cpu_seconds(), time.perf_counter()
     subprocess.run([sys.executable, "-m", "cadenza", "harmonize", str(melody), "-o", str(output)],
                    env=env, check=True, capture_output=True)  # fmt: skip
-    whole = time.perf_counter() - started
+    whole, cpu = time.perf_counter() - started, cpu_seconds() - used
     imports = subprocess.run([sys.executable, "-c", IMPORTS], env=env, check=True,
                              capture_output=True, text=True)  # fmt: skip
-    return whole, float(imports.stdout.split()[-1])
+    return whole, cpu, float(imports.stdout.split()[-1])
+
+
+def cpu_seconds() -> float:
+    """User and system time of the finished child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -76,19 +88,23 @@ def main() -> None:
         trees = {name: export(rev, folder / name) for name, rev in
                  (("before", args.before), ("after", args.after))}  # fmt: skip
         melody = melody_file(folder)
-        times: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
+        for name, source in trees.items():  # compiles each tree's modules (module doc)
+            run_once(source, melody, folder / f"{name}.mid")
+        load = os.getloadavg()
+        times: dict[str, list[tuple[float, float, float]]] = {name: [] for name in trees}
         for _ in range(args.repeats):
             for name, source in trees.items():
                 times[name].append(run_once(source, melody, folder / f"{name}.mid"))
         same = (folder / "before.mid").read_bytes() == (folder / "after.mid").read_bytes()
     for name, revision in (("before", args.before), ("after", args.after)):
-        whole = statistics.median(t[0] for t in times[name])
-        imports = statistics.median(t[1] for t in times[name])
-        print(f"{name} ({revision}): command {whole:.2f} s, Cadenza's imports {imports:.3f} s "
-              f"(medians of {args.repeats})")  # fmt: skip
+        whole, cpu, imports = (statistics.median(t[i] for t in times[name]) for i in range(3))
+        print(f"{name} ({revision}): command {whole:.2f} s (CPU {cpu:.2f} s), Cadenza's "
+              f"imports {imports:.3f} s (medians of {args.repeats})")  # fmt: skip
     pairs = [a[0] - b[0] for b, a in zip(times["before"], times["after"], strict=True)]
     print(f"after - before, per pair: median {statistics.median(pairs):+.2f} s")
     print(f"same MIDI bytes: {same}")
+    print(f"load average (1, 5, 15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} before, "
+          "{:.2f} {:.2f} {:.2f} after".format(*os.getloadavg()))  # fmt: skip
 
 
 if __name__ == "__main__":
