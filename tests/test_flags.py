@@ -190,3 +190,13 @@ def test_the_musegan_mask_holds_pitches_at_silence_and_shares_out_their_probabil
             assert bool((share > ((free[..., allowed, :] + 1) / 2).sum(-2) - 1e-6).all())
         else:  # tanh: the allowed cells as they were
             assert torch.equal(masked[..., allowed, :], free[..., allowed, :])
+
+
+def test_infill_says_which_bars_it_composes_not_a_length(tmp_path, capsys, chorale_path):
+    song = tmp_path / "song.mid"
+    code = main(["generate", "--model", "bach-chorale", "--primer", str(chorale_path),
+                 "--infill", "2-3", "-o", str(song), "--seed", "1"])  # fmt: skip
+    assert code == 0 and song.is_file()
+    out = capsys.readouterr().out
+    assert f"Composing bars 2-3 of {chorale_path} with bach-chorale" in out
+    assert "steps" not in out

@@ -153,7 +153,13 @@ def _generate_tokens(args: argparse.Namespace, constraints) -> int:
     check_render_flags(args)  # a bad --soundfont is found before composing, not after
     check_given_notes(args.regenerate, args.infill, args.primer)
     bundle = load_bundle(args.run)
-    print(f"Composing up to {settings.length} steps with {args.model or args.run}", flush=True)
+    model = args.model or args.run
+    if args.regenerate:  # the given piece decides the length
+        print(f"Composing {args.regenerate} anew in {args.primer} with {model}", flush=True)
+    elif args.infill:
+        print(f"Composing bars {args.infill} of {args.primer} with {model}", flush=True)
+    else:
+        print(f"Composing up to {settings.length} steps with {model}", flush=True)
     if args.regenerate or args.infill:
         composition = _around_given_notes(args, bundle, settings, constraints)
     else:
