@@ -136,6 +136,7 @@ class KeptVoicesGrammar(_NarrowedGrammar):
         ]
         self.forcing: list[str] = []  # the rest of a kept note being written
         self.finished = False
+        self._position_masks: dict[tuple[int, int], np.ndarray] = {}
 
     def allowed(self) -> np.ndarray:
         """(V,) bool: what may come next; never empty."""
@@ -170,11 +171,13 @@ class KeptVoicesGrammar(_NarrowedGrammar):
             return mask
         earliest = max(self.layout.first_position if bar == 0 else 0, here + 1)
         limit = waiting[0][0] if waiting else base.bar_length
-        usable = [
-            f"Pos_{k}" for k in range(earliest, limit)
-            if any(base._free(t, base.bar_start + k) for t in free_tracks)
-        ]  # fmt: skip
-        mask |= self._mask(usable)
+        # a track free at a time stays free after it: every position from the first usable on
+        first = next(
+            (k for k in range(earliest, limit)
+             if any(base._free(t, base.bar_start + k) for t in free_tracks)),
+            limit,
+        )  # fmt: skip
+        mask |= self._positions(first, limit)
         if waiting:  # the next kept note's position is always open
             return mask | self._mask([f"Pos_{limit}"])
         following = bar + 1
@@ -183,6 +186,14 @@ class KeptVoicesGrammar(_NarrowedGrammar):
 
     def _tracks(self, tracks: Iterable[int]) -> np.ndarray:
         return self._mask(f"Track_{t}" for t in tracks)
+
+    def _positions(self, first: int, limit: int) -> np.ndarray:
+        """Pos_first .. Pos_(limit - 1), cached by the pair (not by up to 48 names)."""
+        cached = self._position_masks.get((first, limit))
+        if cached is None:
+            cached = self._mask(f"Pos_{k}" for k in range(first, limit))
+            self._position_masks[(first, limit)] = cached
+        return cached.copy()
 
     def push(self, token: int) -> None:
         """Record the next token."""

@@ -43,7 +43,9 @@ def sample_next(
         logits = logits.masked_fill(~allowed, float("-inf"))
     if config.temperature == 0:
         return int(torch.argmax(logits))
-    scaled = logits.float() / config.temperature
+    scaled = logits.float()
+    if config.temperature != 1:  # dividing by 1 changes no number
+        scaled = scaled / config.temperature
     original = scaled
     if config.top_k and config.top_k < scaled.numel():
         threshold = torch.topk(scaled, config.top_k).values[-1]
@@ -54,7 +56,7 @@ def sample_next(
         # drop a token when the tokens before it already reach top_p (the first always stays)
         drop = (cumulative - torch.softmax(ordered, dim=-1)) >= config.top_p
         scaled = scaled.scatter(0, order, ordered.masked_fill(drop, float("-inf")))
-    if kept >= 0:
+    if kept >= 0 and scaled is not original:  # a filter ran (else nothing to restore)
         scaled[kept] = original[kept]
     probabilities = torch.softmax(scaled, dim=-1)
     return int(torch.multinomial(probabilities, 1, generator=generator))
