@@ -60,8 +60,9 @@ def melody_file(folder: Path) -> Path:
 
 def run_once(source: Path, melody: Path, output: Path) -> tuple[float, float, float]:
     """(whole command, its CPU time, Cadenza's imports) in seconds, from the tree at `source`."""
-    env = {**os.environ, "PYTHONPATH": str(source), "CADENZA_THREADS": "1"}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    from benchmarks.harmonize import command_environment
+
+    env = command_environment(PYTHONPATH=str(source), CADENZA_THREADS="1")
     used, started = cpu_seconds(), time.perf_counter()
     subprocess.run([sys.executable, "-m", "cadenza", "harmonize", str(melody), "-o", str(output)],
                    env=env, check=True, capture_output=True)  # fmt: skip
