@@ -91,7 +91,8 @@ def _frozen_imports() -> Iterator[None]:
     import makes some 170,000 objects that live as long as the process, and every full
     collection walked them all (0.1 s each under load), during the import and the more as
     Python exits: a quarter of the command's CPU time (benchmarks/RESULTS.md). Frozen, no
-    collection visits them; objects made later are collected as ever."""
+    collection visits them; objects made later are collected as ever. (A process that runs
+    the command in-process, as the tests do, keeps what was alive then until it ends.)"""
     enabled = gc.isenabled()
     gc.disable()
     try:
