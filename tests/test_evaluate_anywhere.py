@@ -81,11 +81,37 @@ def test_a_builtin_model_is_evaluated_on_its_music21_validation_pieces(
     assert "preparing" not in capsys.readouterr().err
 
 
+OLDER_NOTES_TOKENS = 545  # the notes vocabulary before the middle's bar counts (FIM_Bars_n)
+
+
+def older_chorale_model(folder: Path) -> Path:
+    """bach-chorale as a model of the notes vocabulary of its first days: its first 545 tokens
+    (the 16 `FIM_Bars_n` came later), the weights' vocabulary rows cut to match."""
+    from safetensors.torch import load_file, save_file
+
+    from cadenza.representations.vocab import Vocabulary
+
+    shutil.copytree(resolve_model("bach-chorale"), folder)
+    vocabulary = Vocabulary.load(folder / "vocab.json")
+    size = len(vocabulary)
+    older = Vocabulary(vocabulary.tokens[:OLDER_NOTES_TOKENS], "notes", vocabulary.settings)
+    weights = load_file(folder / "model.safetensors")
+    cut = {k: v[:OLDER_NOTES_TOKENS] if v.shape[:1] == (size,) else v for k, v in weights.items()}
+    save_file(cut, folder / "model.safetensors", metadata={"vocab_fingerprint": older.fingerprint})
+    older.save(folder / "vocab.json")
+    config = json.loads((folder / "config.json").read_text())
+    config["model"]["config"]["vocab_size"] = OLDER_NOTES_TOKENS
+    config["train_token_counts"] = config["train_token_counts"][:OLDER_NOTES_TOKENS]
+    config["vocab_fingerprint"] = older.fingerprint
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
 def test_a_model_of_an_older_closed_vocabulary_is_evaluated_on_its_rebuilt_corpus(
     tmp_path, monkeypatch
 ):
-    """bach-chorale was trained before the notes vocabulary gained tokens (545 of 561): its
-    corpus, training pieces too (--pieces compares with them), is rebuilt in its vocabulary."""
+    """A model trained before the notes vocabulary gained tokens (545 of 561): its corpus,
+    training pieces too (--pieces compares with them), is rebuilt in its vocabulary."""
     from cadenza.bundle import load_bundle
     from cadenza.evaluation import corpus as run_corpus
     from cadenza.representations.notes import NotesRepresentation
@@ -93,12 +119,12 @@ def test_a_model_of_an_older_closed_vocabulary_is_evaluated_on_its_rebuilt_corpu
     monkeypatch.setenv("CADENZA_CACHE", str(tmp_path / "cache"))
     # the corpus it was trained on is not here (it is, where the model was built)
     monkeypatch.setattr(run_corpus, "_candidates", lambda run, record: [])
-    bundle = load_bundle(resolve_model("bach-chorale"))
+    bundle = load_bundle(older_chorale_model(tmp_path / "older"))
     assert len(bundle.vocabulary) < len(NotesRepresentation().vocabulary_tokens())
     corpus = run_corpus.open_run_corpus(bundle, need_training=True)
     assert Path(corpus.folder).is_relative_to(tmp_path / "cache")
     assert corpus.vocabulary.fingerprint == bundle.vocabulary.fingerprint
-    assert corpus.manifest["corpus_hash"] == bundle.run_config.corpus["hash"]
+    assert corpus.validation_digest() == bundle.run_config.corpus["validation"]["digest"]
 
 
 def test_a_cache_rebuilt_in_another_vocabulary_is_prepared_again(tmp_path, monkeypatch):
@@ -111,7 +137,7 @@ def test_a_cache_rebuilt_in_another_vocabulary_is_prepared_again(tmp_path, monke
 
     monkeypatch.setenv("CADENZA_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(run_corpus, "_candidates", lambda run, record: [])
-    bundle = load_bundle(resolve_model("bach-chorale"))
+    bundle = load_bundle(older_chorale_model(tmp_path / "older"))
     notes = NotesRepresentation()
     today = Vocabulary(notes.vocabulary_tokens(), "notes", notes.settings())
     stale = run_corpus.rebuild_from_music21(bundle.run_config.corpus, today, need_training=False)
