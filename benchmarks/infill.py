@@ -79,6 +79,7 @@ def main() -> None:
         scores["prefix"].append(middle_nll(bundle.model, kept_prefix, middle))
         scores["other"].append(middle_nll(bundle.model, other, middle))
         kept_cases.append([len(bar) for bar in bars])
+    copying = _copy_probe(bundle, cases, context)
     tokens = sum(len(s) for s in scores["both"])
     mean = {name: float(np.concatenate(rows).mean()) for name, rows in scores.items()}
     pairs = zip(scores["prefix"], scores["both"], strict=True)
@@ -121,11 +122,33 @@ token against the prefix alone ({np.exp(mean["prefix"] - mean["both"]):.3f}x in 
 it helped in {helped} of {len(gains)} pieces. Against another piece's suffix:
 {mean["other"] - mean["both"]:+.4f} nats per token.
 
+Does the model use what lies far back at all? A probe in plain continuation: the first
+middle bar (bar {first + 1}) scored after the prefix's last 74 tokens,
+{copying["plain"]:.3f} nats per token; with that very bar placed just before them (the answer
+in the context), {copying["bar"]:.3f}; with it placed before the three bars after it and then
+the prefix, {copying["far"]:.3f}. A model that could look things up would score the copied
+bar near zero: this one hardly copies, so a suffix some hundred tokens back can tell it little.
+
 {HISTORY}
 """
     print(body)
     if args.write:
         write_section("infill", body)
+
+
+def _copy_probe(bundle, cases, context: int) -> dict[str, float]:
+    """Mean NLL per token of each case's first middle bar after the prefix's last 74 tokens,
+    alone and with the bar itself (alone, or followed by the next middle bars) before them."""
+    vocabulary, rows = bundle.vocabulary, {"plain": [], "bar": [], "far": []}
+    for prefix, bars, _ in cases:
+        kept = vocabulary.encode(prefix).tolist()[-74:]
+        far = [token for bar in bars[1:] for token in bar]
+        if len(bars[0]) * 2 + len(far) + len(kept) > context:
+            continue
+        rows["plain"].append(middle_nll(bundle.model, kept, bars[0]))
+        rows["bar"].append(middle_nll(bundle.model, bars[0] + kept, bars[0]))
+        rows["far"].append(middle_nll(bundle.model, bars[0] + far + kept, bars[0]))
+    return {name: float(np.concatenate(values).mean()) for name, values in rows.items()}
 
 
 def _per_bar(rows: list[np.ndarray], lengths: list[list[int]]) -> list[float]:
