@@ -2,7 +2,8 @@
 
     .venv/bin/python -m benchmarks.frames --minutes 5
     .venv/bin/python -m benchmarks.frames --representation frame-notes \
-        --model transformer --preset default --minutes 20
+        --model transformer --preset default --minutes 20 --batch-size 8 \
+        --learning-rate 3e-3 --epochs 120 --set dropout=0.0
 
 Every chorale in music21's corpus (350 files) is sampled in quarter-note frames, as JSB
 Chorales is, and goes to train, valid or test (60/20/20, JSB's proportions) by the hash of
@@ -15,7 +16,9 @@ the optimizer enough steps per epoch before early stopping.
 With `--representation frame-notes` the same .npz is prepared with each frame spelled as its
 keys low to high, then Frame (windows of 256 tokens, about 50 frames, by default); its
 `--frames-nll` figure is exact, no mixture, and is set beside chord-lstm's on frame tokens.
-`--no-write` prints the section instead of writing it into RESULTS.md.
+`--no-write` prints the section instead of writing it into RESULTS.md. A transformer's step
+size follows a cosine over --epochs, not over --minutes: give the epochs that fit the budget
+(120 did in 15.5 minutes on one thread), or the step size is still high when time runs out.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import subprocess
 import sys
 import tempfile
@@ -66,8 +70,23 @@ def training_flags(args: argparse.Namespace) -> list[str]:
     window = args.window or WINDOWS[args.representation]
     return ["--model", args.model, "--preset", args.preset, "--batch-size",
             str(args.batch_size), "--window", str(window),
-            "--max-minutes", f"{args.minutes:g}",
+            *optional_flags(args), "--max-minutes", f"{args.minutes:g}",
             *[flag for setting in args.set for flag in ("--set", setting)]]  # fmt: skip
+
+
+def optional_flags(args: argparse.Namespace) -> list[str]:
+    """--learning-rate and --epochs for train, where given (else the model's defaults)."""
+    given = {"--learning-rate": args.learning_rate, "--epochs": args.epochs}
+    return [part for flag, value in given.items() if value is not None
+            for part in (flag, f"{value:g}")]  # fmt: skip
+
+
+def benchmark_flags(args: argparse.Namespace) -> str:
+    """This script's flags that change training, beyond those every command line shows."""
+    batch = [] if args.batch_size == 16 else ["--batch-size", str(args.batch_size)]
+    window = [] if args.window is None else ["--window", str(args.window)]
+    sets = [part for setting in args.set for part in ("--set", setting)]
+    return "".join(f" {part}" for part in (*batch, *window, *optional_flags(args), *sets))
 
 
 def cadenza(*args: str) -> str:
@@ -79,6 +98,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=8.0, help="training budget (8)")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--learning-rate", type=float, help="train's (the model's default)")
+    parser.add_argument("--epochs", type=int,
+                        help="train's most epochs (200), which also set a transformer's "
+                        "cosine step-size schedule: give what fits in --minutes")  # fmt: skip
     parser.add_argument("--window", type=int, help="tokens per window (frames 64, notes 256)")
     parser.add_argument("--representation", choices=sorted(WINDOWS), default="frames")
     parser.add_argument("--model", default="chord-lstm")
@@ -103,12 +126,15 @@ def main() -> None:
         run = work / "run"
         if run.exists():
             raise SystemExit(f"{run} exists: give another --work folder")
-        started = time.perf_counter()
+        started, load_before = time.perf_counter(), os.getloadavg()[0]
         cadenza("train", str(work / "npz"), "-o", str(run), *training_flags(args), "--quiet")
         train_seconds = time.perf_counter() - started
+        config_load = (load_before, os.getloadavg()[0])
         printed = cadenza("evaluate", str(run), "--frames-nll")
         result = json.loads((run / "frames-nll.json").read_text())
         config = json.loads((run / "config.json").read_text())
+        config["load_average"] = config_load
+        config["curve"] = learning_curve(run / "metrics.csv")
     exact = args.representation == "frame-notes"
     body = (report_notes if exact else report)(
         args, counts, build_seconds, sizes, manifest, result, config, train_seconds
@@ -116,6 +142,18 @@ def main() -> None:
     print(printed + "\n" + body)
     if not args.no_write:
         write_section("frame-notes" if exact else "frames", body)
+
+
+def learning_curve(metrics: Path) -> dict:
+    """The epoch (from 0) of the lowest validation loss, and the last epoch's losses."""
+    import csv
+
+    with metrics.open() as file:
+        rows = [row for row in csv.DictReader(file) if row.get("val_loss")]
+    best = min(range(len(rows)), key=lambda i: float(rows[i]["val_loss"]))
+    last = rows[-1]
+    return {"best_epoch": best, "last_val": float(last["val_loss"]),
+            "last_train": float(last.get("train_loss") or "nan")}  # fmt: skip
 
 
 def report(args, counts, build_seconds, sizes, manifest, result, config, train_seconds) -> str:
@@ -160,12 +198,14 @@ def report_notes(args, counts, build_seconds, sizes, manifest, result, config, s
     results, splits = config["results"], counts["splits"]
     stop = "early stop" if results["stopped_early"] else "budget or epochs"
     flags = " ".join(training_flags(args))
+    load, curve = config["load_average"], config["curve"]
+    threads = f"CADENZA_THREADS={os.environ.get('CADENZA_THREADS', 'unset')}"
     return f"""## Frame datasets, frame-notes: {args.model} on the Bach chorales, exact test NLL per frame
 
-Command: `.venv/bin/python -m benchmarks.frames --representation frame-notes --model {args.model} --preset {args.preset} --minutes {args.minutes:g}{"".join(f" --set {x}" for x in args.set)}`, which runs
+Command: `.venv/bin/python -m benchmarks.frames --representation frame-notes --model {args.model} --preset {args.preset} --minutes {args.minutes:g}{benchmark_flags(args)}`, which runs
 `cadenza prepare bach-frames.npz -o corpus --representation frame-notes`,
 `cadenza train corpus -o run {flags}` and `cadenza evaluate run --frames-nll`.
-Machine: {machine()} (shared with other work while it ran: timings are noisy)
+Machine: {machine()}, {threads} (shared with other work while it ran, 1-minute load average {load[0]:.1f} before training and {load[1]:.1f} after: timings are noisy)
 
 The same {counts["files"]} chorales, quarter-note frames and hash split as the `frames` section ({splits["train"][1]:,} / {splits["valid"][1]:,} / {splits["test"][1]:,} train / valid / test frames; built in {build_seconds:.0f} s), each frame spelled as its keys low to high, then `Frame`: vocabulary {manifest["vocab_size"]} tokens (START, 88 keys, Frame), {manifest["tokens_per_split"]["train"]:,} training tokens. The figure is exact: at each step the logits are masked to the keys above the frame's previous key and Frame, so the model is a distribution over all 2^88 frames and needs no Bernoulli mixture.
 
@@ -175,7 +215,7 @@ The same {counts["files"]} chorales, quarter-note frames and hash split as the `
 | chord-lstm on frame tokens mixed with Bernoulli keys (section `frames`) | {CHORD_LSTM_FRAMES_NLL:.3f} |
 | independent Bernoulli keys alone (Laplace-smoothed, fitted on the training frames) | {result["test_bernoulli_nll"]:.3f} |
 
-Test: {result["test_sequences"]} sequences, {result["test_frames"]:,} frames, {result["test_tokens"]:,} tokens ({result["test_nll_per_token"]:.3f} nats per token); validation {result["validation_nll"]:.3f} nats per frame. Training: {results["epochs"]} epochs in {seconds / 60:.1f} min ({stop}), best validation loss {results["best_val_loss"]:.3f} nats per token (the unmasked softmax). Rule: {result["rule"]}.
+Test: {result["test_sequences"]} sequences, {result["test_frames"]:,} frames, {result["test_tokens"]:,} tokens ({result["test_nll_per_token"]:.3f} nats per token); validation {result["validation_nll"]:.3f} nats per frame. Training: {results["epochs"]} epochs in {seconds / 60:.1f} min ({stop}), best validation loss {results["best_val_loss"]:.3f} nats per token (the unmasked softmax) at epoch {curve["best_epoch"]} (from 0); last epoch's validation loss {curve["last_val"]:.3f} and training loss {curve["last_train"]:.3f} (on transposed windows, with the run's dropout). Rule: {result["rule"]}.
 """  # noqa: E501 (a markdown table row is one line)
 
 
