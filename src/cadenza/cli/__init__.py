@@ -9,6 +9,7 @@ without loading music21 or any neural-network library, and `cadenza --help` with
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import warnings
 
@@ -103,3 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cadenza: interrupted; no output was changed", file=sys.stderr)
         return 130
+    finally:
+        if argv is None:  # the console script, about to exit (not a caller in-process)
+            # Python's collections at exit would walk every object PyTorch's import made
+            # (some 170,000; benchmarks/RESULTS.md, "The command's time"): frozen, they are
+            # not walked, and the process ends the sooner.
+            gc.freeze()
