@@ -98,6 +98,11 @@ build() {
         mapfile -t chorales < <(.venv/bin/python -c "$FOUR_PARTS" "$work/bach-notes-all/report.json")
         prepare bach-notes --representation notes "${chorales[@]}"
         base="$work/bach-chorale-283d378"
+        if ! git cat-file -e 283d378 2>/dev/null; then
+            echo "pretrained: bach-chorale starts from the model of commit 283d378, which this" \
+                "clone lacks (a shallow one?); fetch the history first" >&2
+            exit 2
+        fi
         mkdir -p "$base"
         for file in model.safetensors primers.safetensors config.json vocab.json; do
             git show "283d378:src/cadenza/pretrained/bach-chorale/$file" > "$base/$file"
