@@ -201,7 +201,7 @@ class NotesRepresentation:
 
         pieces = [list(p) for p in pieces]
         scores = [self.decode(p) for p in pieces]
-        bars = [sum(t == BAR or t.startswith("Bar_") for t in p) for p in pieces]  # bar, meter
+        bars = [int(self.boundary_tokens(p).sum()) for p in pieces]
         ranges: dict[int, list[int]] = {}
         for score in scores:
             for number, track in enumerate(score.tracks):
