@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if args.corpus is None and not args.resume:
         raise CadenzaError("give the corpus folder (only --resume can take it from the run)")
     corpus = args.corpus if args.corpus is not None else run_corpus(args.output)
-    model, preset, overrides = _model_settings(args)
+    init = None if args.init is None else initial_folder(args.init)
+    model, preset, overrides = _model_settings(args, init)
     budget = {"max_epochs": args.epochs, "patience": args.patience, "max_minutes": args.max_minutes}
     given = {name for name, value in budget.items() if value is not None}
     config = TrainConfig(
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         transpose=args.transpose,
         fill_in_the_middle=args.fill_in_the_middle,
-        init=None if args.init is None else str(initial_folder(args.init)),
+        init=None if init is None else str(init),
     )
     summary = train(corpus, args.output, config, resume=args.resume, given=given)
     if summary.get("exported") == "last":  # a GAN (musegan): no validation loss
@@ -117,11 +118,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_settings(args: argparse.Namespace) -> tuple[str, str, dict]:
-    """(model, preset, --set overrides): from the flags, or with --init from its run."""
-    from cadenza.training.initial import initial_folder, initial_model
+def _model_settings(args: argparse.Namespace, init: Path | None) -> tuple[str, str, dict]:
+    """(model, preset, --set overrides): from the flags, or with --init from its run `init`."""
+    from cadenza.training.initial import initial_model
 
-    if args.init is None:
+    if init is None:
         return args.model or "chord-lstm", args.preset or "default", _parse_overrides(args.set)
     given = [flag for flag, value in (("--model", args.model), ("--preset", args.preset),
                                       ("--set", args.set)) if value]  # fmt: skip
@@ -132,7 +133,7 @@ def _model_settings(args: argparse.Namespace) -> tuple[str, str, dict]:
         )
     if args.resume:
         raise CadenzaError("--init cannot go with --resume (the run has its weights already)")
-    return initial_model(initial_folder(args.init))
+    return initial_model(init)
 
 
 def _parse_overrides(pairs: list[str]) -> dict:
