@@ -1,6 +1,12 @@
 """`cadenza harmonize` start to finish, from two git revisions side by side.
 
     .venv/bin/python -m benchmarks.harmonize_startup --before REV [--after HEAD] [--repeats 15]
+    .venv/bin/python -m benchmarks.harmonize_startup --against-import [--after HEAD]
+
+With `--against-import` instead of `--before`, the command at `--after` alternates with
+`python -c "import torch"` (in the same environment): how the host's speed that day moves
+the command shows in the import's own time, and what is left, the command less the import,
+is Cadenza's part.
 
 Each revision's `src` is exported (git archive) to a temporary folder and run with
 PYTHONPATH pointing at it, so the comparison holds only the committed code, whatever the
@@ -78,12 +84,56 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def import_seconds() -> tuple[float, float]:
+    """(wall, CPU) of `python -c "import torch"` in the command's environment."""
+    from benchmarks.harmonize import command_environment
+
+    env = command_environment(CADENZA_THREADS="1")
+    used, started = cpu_seconds(), time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import torch"], env=env, check=True)
+    return time.perf_counter() - started, cpu_seconds() - used
+
+
+def against_import(revision: str, repeats: int) -> None:
+    """The command at `revision` alternating with `import torch` alone (module doc)."""
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary)
+        source = export(revision, folder / "tree")
+        melody = melody_file(folder)
+        run_once(source, melody, folder / "out.mid")  # compiles the tree's modules
+        load = os.getloadavg()
+        rows = []
+        for _ in range(repeats):
+            whole, cpu, _ = run_once(source, melody, folder / "out.mid")
+            rows.append((whole, cpu, *import_seconds()))
+    whole, cpu, bare, bare_cpu = (statistics.median(r[i] for r in rows) for i in range(4))
+    under = sum(r[0] < 2.0 for r in rows)
+    left = statistics.median(r[0] - r[2] for r in rows)
+    print(f"harmonize ({revision}): {whole:.2f} s (CPU {cpu:.2f} s), range "
+          f"{min(r[0] for r in rows):.2f}-{max(r[0] for r in rows):.2f} s, {under} of "
+          f"{repeats} under 2 s")  # fmt: skip
+    print(f'python -c "import torch": {bare:.2f} s (CPU {bare_cpu:.2f} s)')
+    print(f"harmonize less the import, per pair: median {left:.2f} s")
+    print(f"load average (1, 5, 15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} before, "
+          "{:.2f} {:.2f} {:.2f} after".format(*os.getloadavg()))  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", required=True, help="git revision")
+    parser.add_argument("--before", help="git revision")
     parser.add_argument("--after", default="HEAD", help="git revision (HEAD)")
+    parser.add_argument(
+        "--against-import",
+        action="store_true",
+        help='alternate with python -c "import torch" instead of --before',
+    )
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
+    if (args.before is not None) == args.against_import:
+        parser.error("give --before REV or --against-import")
+    if args.against_import:
+        against_import(args.after, args.repeats)
+        return
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
         trees = {name: export(rev, folder / name) for name, rev in

@@ -182,7 +182,27 @@ but the suffix still gives nothing measurable; halfway (15 epochs) it gave 0.527
 Other middles with today's model (same command, `--bars`): 5-5 0.493 / 0.494 (control
 0.492), 5-6 0.496 / 0.500 (0.498), 7-8 0.523 / 0.527 (0.527). A further 10 epochs with the
 loss on the middle's tokens only, in the rearranged windows: 0.520 / 0.520, the validation
-loss worse (0.60), so stopped."""
+loss worse (0.60), so stopped.
+
+Trials of 2026-12-02 (fourth session), none shipped; the code is not kept. (1) The layout
+itself: in training the middle always ends at the window's last position, and the model, with
+learned absolute positions, may use that; filling the context so that the middle ends near
+position 512 (the prefix and suffix given all the room but 1/32 or 1/16 of the middle) moved
+the shipped model to 0.513 / 0.512 and 0.511 / 0.513 on bars 5-8, but on other middles the
+suffix still did not help (7-8: 0.532 / 0.525; 9-12: 0.628 / 0.617; 5-5: 0.499 / 0.493).
+(2) Anticipation, after the Anticipatory Music Transformer: a copy of the suffix's first bar
+(`FIM_Suffix bar FIM_Middle`) just before the middle's last bar, 30 epochs more from the
+shipped model with four fifths of the windows so (validation 0.574): the middle's last bar
+scored 0.745 against 0.523 for the prefix alone (bars 5-8 0.591 / 0.532): the copy pushes
+the bar before some 60 tokens away, and the model, which reads mostly the last few dozen
+tokens, lost its place. (3) A copy of the suffix's first onset only (bar line, position,
+notes: about 14 tokens) just before the middle's last onset, the same 30 epochs (validation
+0.578): bars 5-7 scored a little better with the suffix (0.501 / 0.505, 0.484 / 0.486,
+0.546 / 0.554), the last bar worse (0.600 / 0.504): the model rarely knew where the last
+onset comes (`FIM_Suffix` cost 4 nats on average, where the prefix alone pays nothing to end
+a full bar) and after the copy it often mistook the onset it was writing (a last onset that
+cost 0.01 nats alone cost 0.4-1.0 after it). Both would need far more training, or a larger
+model, than a CPU session gives."""
 
 
 if __name__ == "__main__":
