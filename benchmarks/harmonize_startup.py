@@ -69,13 +69,18 @@ def run_once(source: Path, melody: Path, output: Path) -> tuple[float, float, fl
     from benchmarks.harmonize import command_environment
 
     env = command_environment(PYTHONPATH=str(source), CADENZA_THREADS="1")
-    used, started = cpu_seconds(), time.perf_counter()
-    subprocess.run([sys.executable, "-m", "cadenza", "harmonize", str(melody), "-o", str(output)],
-                   env=env, check=True, capture_output=True)  # fmt: skip
-    whole, cpu = time.perf_counter() - started, cpu_seconds() - used
+    command = [sys.executable, "-m", "cadenza", "harmonize", str(melody), "-o", str(output)]
+    whole, cpu = timed(command, env)
     imports = subprocess.run([sys.executable, "-c", IMPORTS], env=env, check=True,
                              capture_output=True, text=True)  # fmt: skip
     return whole, cpu, float(imports.stdout.split()[-1])
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one run of `command`."""
+    used, started = cpu_seconds(), time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    return time.perf_counter() - started, cpu_seconds() - used
 
 
 def cpu_seconds() -> float:
@@ -88,10 +93,7 @@ def import_seconds() -> tuple[float, float]:
     """(wall, CPU) of `python -c "import torch"` in the command's environment."""
     from benchmarks.harmonize import command_environment
 
-    env = command_environment(CADENZA_THREADS="1")
-    used, started = cpu_seconds(), time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import torch"], env=env, check=True)
-    return time.perf_counter() - started, cpu_seconds() - used
+    return timed([sys.executable, "-c", "import torch"], command_environment(CADENZA_THREADS="1"))
 
 
 def against_import(revision: str, repeats: int) -> None:
@@ -114,23 +116,27 @@ def against_import(revision: str, repeats: int) -> None:
           f"{repeats} under 2 s")  # fmt: skip
     print(f'python -c "import torch": {bare:.2f} s (CPU {bare_cpu:.2f} s)')
     print(f"harmonize less the import, per pair: median {left:.2f} s")
-    print(f"load average (1, 5, 15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} before, "
-          "{:.2f} {:.2f} {:.2f} after".format(*os.getloadavg()))  # fmt: skip
+    print_load(load)
+
+
+def print_load(before: tuple[float, float, float]) -> None:
+    """The load average `before` the runs and now."""
+    print(f"load average (1, 5, 15 min): {before[0]:.2f} {before[1]:.2f} {before[2]:.2f} "
+          "before, {:.2f} {:.2f} {:.2f} after".format(*os.getloadavg()))  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", help="git revision")
-    parser.add_argument("--after", default="HEAD", help="git revision (HEAD)")
-    parser.add_argument(
+    baseline = parser.add_mutually_exclusive_group(required=True)
+    baseline.add_argument("--before", help="git revision")
+    baseline.add_argument(
         "--against-import",
         action="store_true",
         help='alternate with python -c "import torch" instead of --before',
     )
+    parser.add_argument("--after", default="HEAD", help="git revision (HEAD)")
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
-    if (args.before is not None) == args.against_import:
-        parser.error("give --before REV or --against-import")
     if args.against_import:
         against_import(args.after, args.repeats)
         return
@@ -154,8 +160,7 @@ def main() -> None:
     pairs = [a[0] - b[0] for b, a in zip(times["before"], times["after"], strict=True)]
     print(f"after - before, per pair: median {statistics.median(pairs):+.2f} s")
     print(f"same MIDI bytes: {same}")
-    print(f"load average (1, 5, 15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} before, "
-          "{:.2f} {:.2f} {:.2f} after".format(*os.getloadavg()))  # fmt: skip
+    print_load(load)
 
 
 if __name__ == "__main__":
